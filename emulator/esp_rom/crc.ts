@@ -1,0 +1,27 @@
+/**
+ * esp_rom_crc32_le as ESP-IDF uses it for NVS, otadata, esp_secure_cert and Secure Boot signature blocks:
+ * reflected polynomial 0xEDB88320. `crc32le(0xffffffff, d)` equals Python's `zlib.crc32(d, 0xffffffff)`
+ * (the NVS variant: check value of "123456789" is 0xD202D277); `crc32le(0, d)` is the standard CRC-32.
+ */
+
+const TABLE = (() => {
+    const t = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+        let c = n;
+        for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+        t[n] = c >>> 0;
+    }
+    return t;
+})();
+
+/** zlib.crc32(data, init): the register starts at ~init and the result is complemented. */
+export function crc32le(init: number, data: Uint8Array): number {
+    let c = ~init >>> 0;
+    for (let i = 0; i < data.length; i++) c = TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+    return ~c >>> 0;
+}
+
+/** The NVS / otadata / secure-cert CRC: Python `zlib.crc32(d, 0xFFFFFFFF)`. */
+export function espCrc32(data: Uint8Array): number {
+    return crc32le(0xffffffff, data);
+}

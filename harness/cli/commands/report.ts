@@ -1,0 +1,4 @@
+import type { Command } from "commander";
+
+/** `mfgsim report`: not implemented yet (see the issues). */
+export function register(_program: Command): void {}

@@ -1,0 +1,76 @@
+/**
+ * File I/O for the CLI and for library functions that write user files: atomic writes (temp file + rename, so
+ * no partial output is ever left behind), private-key writes with mode 0600, and reads whose failures name
+ * the file instead of throwing a bare ENOENT.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { DiagnosticError } from "../../emulator/esp_common/err.js";
+
+export interface WriteOptions {
+    /** File mode; private keys use 0o600. Default 0o644. */
+    mode?: number;
+    /** Create missing parent directories. Default true. */
+    mkdirs?: boolean;
+}
+
+/** Writes `data` to `path` atomically: a temp file in the same directory, fsync, then rename. */
+export async function writeFileAtomic(path: string, data: Uint8Array | string, options: WriteOptions = {}): Promise<void> {
+    const { mode = 0o644, mkdirs = true } = options;
+    const dir = dirname(path);
+    if (mkdirs) await mkdir(dir, { recursive: true });
+    const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+    try {
+        const handle = await open(tmp, "wx", mode);
+        try {
+            await handle.writeFile(data);
+            await handle.chmod(mode); // open()'s mode is filtered by the umask; a key file must end up exactly 0600
+            await handle.sync();
+        } finally {
+            await handle.close();
+        }
+        await rename(tmp, path);
+    } catch (e) {
+        await rm(tmp, { force: true });
+        throw ioError(e, path, "write");
+    }
+}
+
+/** Writes a private key: atomic and mode 0600. */
+export function writePrivateFile(path: string, data: Uint8Array | string): Promise<void> {
+    return writeFileAtomic(path, data, { mode: 0o600 });
+}
+
+/** Reads a whole file; a missing or unreadable file becomes a one-line DiagnosticError naming it. */
+export async function readInput(path: string, what = "input file"): Promise<Buffer> {
+    try {
+        return await readFile(path);
+    } catch (e) {
+        throw ioError(e, path, `read ${what}`);
+    }
+}
+
+export async function readTextInput(path: string, what = "input file"): Promise<string> {
+    return (await readInput(path, what)).toString("utf8");
+}
+
+export async function isDirectory(path: string): Promise<boolean> {
+    try {
+        return (await stat(path)).isDirectory();
+    } catch {
+        return false;
+    }
+}
+
+function ioError(e: unknown, file: string, action: string): DiagnosticError {
+    if (e instanceof DiagnosticError) return e;
+    const err = e as NodeJS.ErrnoException;
+    const reason =
+        err.code === "ENOENT" ? "no such file or directory"
+        : err.code === "EACCES" ? "permission denied"
+        : err.code === "EISDIR" ? "is a directory"
+        : err.code === "ENOTDIR" ? "a parent is not a directory"
+        : err.message;
+    return new DiagnosticError(err.code ?? "EIO", `cannot ${action}: ${reason}`, { file });
+}

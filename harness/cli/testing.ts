@@ -1,0 +1,32 @@
+/** Test support: runs the CLI from the TypeScript sources in a child process, as a user would. */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
+
+export interface CliRun {
+    code: number | null;
+    stdout: string;
+    stderr: string;
+}
+
+/** Runs `mfgsim ...args` (sources through tsx) and collects its output and exit code. */
+export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliRun> {
+    return new Promise((resolvePromise, reject) => {
+        const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
+            cwd: options.cwd,
+            env: { ...process.env, ...options.env },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", d => (stdout += d));
+        child.stderr.on("data", d => (stderr += d));
+        const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
+        child.on("error", reject);
+        child.on("close", code => {
+            clearTimeout(timer);
+            resolvePromise({ code, stdout, stderr });
+        });
+    });
+}
