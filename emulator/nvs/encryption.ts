@@ -1,0 +1,146 @@
+/**
+ * NVS encryption (ESP-IDF nvs_flash with CONFIG_NVS_ENCRYPTION, nvs_sec_provider): AES-256-XTS per 32-byte
+ * entry, the tweak being the entry's offset in the partition as a 16-byte little-endian number; page headers,
+ * bitmaps and empty entries stay plaintext. Keys come from the 4096-byte nvs_keys partition
+ * (eky ‖ tky ‖ CRC32) or are derived with HMAC-SHA256 from an eFuse HMAC key.
+ */
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
+import { EspError } from "../esp_common/err.js";
+import { espCrc32 } from "../esp_rom/crc.js";
+import { BITMAP_OFFSET, ENTRIES_PER_PAGE, ENTRY_SIZE, EntryState, FIRST_ENTRY_OFFSET, PAGE_SIZE, bitmapState } from "./format.js";
+
+/** The XTS keys of one NVS partition: 32-byte encryption key and 32-byte tweak key. */
+export interface NvsKeys {
+    eky: Uint8Array;
+    tky: Uint8Array;
+}
+
+export const NVS_KEYS_PARTITION_SIZE = 4096;
+const KEY_BYTES = 64;
+
+/** The nvs_keys partition image: eky ‖ tky ‖ CRC32(eky ‖ tky), rest 0xFF. */
+export function encodeNvsKeys(keys: NvsKeys): Uint8Array {
+    checkKeyLengths(keys);
+    const buf = new Uint8Array(NVS_KEYS_PARTITION_SIZE).fill(0xff);
+    buf.set(keys.eky, 0);
+    buf.set(keys.tky, 32);
+    new DataView(buf.buffer).setUint32(KEY_BYTES, espCrc32(buf.subarray(0, KEY_BYTES)), true);
+    return buf;
+}
+
+/**
+ * Reads an nvs_keys partition like nvs_flash_read_security_cfg: all-0xFF → ESP_ERR_NVS_KEYS_NOT_INITIALIZED,
+ * CRC mismatch (or too short) → ESP_ERR_NVS_CORRUPT_KEY_PART.
+ */
+export function decodeNvsKeys(partition: Uint8Array, file?: string): NvsKeys {
+    if (partition.length < KEY_BYTES + 4) {
+        throw new EspError("ESP_ERR_NVS_CORRUPT_KEY_PART", `nvs_keys partition is ${partition.length} bytes; it needs at least 68 (eky, tky, CRC32)`, { file, offset: 0 });
+    }
+    if (partition.subarray(0, KEY_BYTES + 4).every(b => b === 0xff)) {
+        throw new EspError("ESP_ERR_NVS_KEYS_NOT_INITIALIZED", "nvs_keys partition is erased (all 0xFF): no keys written", { file, offset: 0 });
+    }
+    const stored = new DataView(partition.buffer, partition.byteOffset, partition.length).getUint32(KEY_BYTES, true);
+    const computed = espCrc32(partition.subarray(0, KEY_BYTES));
+    if (stored !== computed) {
+        throw new EspError(
+            "ESP_ERR_NVS_CORRUPT_KEY_PART",
+            `nvs_keys CRC32 mismatch (stored 0x${stored.toString(16).padStart(8, "0")}, computed 0x${computed.toString(16).padStart(8, "0")}); ` +
+                "is this a key partition, flashed encrypted as the device expects?",
+            { file, offset: KEY_BYTES },
+        );
+    }
+    return { eky: partition.slice(0, 32), tky: partition.slice(32, 64) };
+}
+
+/** Random XTS keys (nvs_partition_gen generate-key without HMAC). */
+export function randomNvsKeys(): NvsKeys {
+    return { eky: new Uint8Array(randomBytes(32)), tky: new Uint8Array(randomBytes(32)) };
+}
+
+const HMAC_EKEY_SEED = new Uint8Array([0x5a, 0x5a, 0xbe, 0xae]);
+const HMAC_TKEY_SEED = new Uint8Array([0xa5, 0xa5, 0xde, 0xce]);
+
+function seed(element: Uint8Array): Uint8Array {
+    const s = new Uint8Array(32);
+    for (let i = 0; i < 8; i++) s.set(element, i * 4);
+    return s;
+}
+
+/** The HMAC key-protection scheme: eky = HMAC-SHA256(k, 5A5ABEAE×8), tky = HMAC-SHA256(k, A5A5DECE×8). */
+export function deriveNvsKeysFromHmac(hmacKey: Uint8Array): NvsKeys {
+    if (hmacKey.length !== 32) {
+        throw new EspError("ESP_ERR_INVALID_ARG", `HMAC key must be 32 bytes, got ${hmacKey.length}`, { field: "kp_hmac_inputkey" });
+    }
+    const mac = (data: Uint8Array) => new Uint8Array(createHmac("sha256", hmacKey).update(data).digest());
+    return { eky: mac(seed(HMAC_EKEY_SEED)), tky: mac(seed(HMAC_TKEY_SEED)) };
+}
+
+function checkKeyLengths(keys: NvsKeys): void {
+    if (keys.eky.length !== 32 || keys.tky.length !== 32) {
+        throw new EspError("ESP_ERR_NVS_XTS_CFG_FAILED", `XTS keys must be 32 + 32 bytes, got ${keys.eky.length} + ${keys.tky.length}`);
+    }
+}
+
+function tweakFor(offset: number): Buffer {
+    const t = Buffer.alloc(16);
+    t.writeUInt32LE(offset >>> 0, 0);
+    t.writeUInt32LE(Math.floor(offset / 0x100000000) >>> 0, 4);
+    return t;
+}
+
+function xts(keys: NvsKeys, offset: number, data: Uint8Array, decrypt: boolean): Uint8Array {
+    checkKeyLengths(keys);
+    const key = Buffer.concat([keys.eky, keys.tky]);
+    try {
+        const c = decrypt ? createDecipheriv("aes-256-xts", key, tweakFor(offset)) : createCipheriv("aes-256-xts", key, tweakFor(offset));
+        return new Uint8Array(Buffer.concat([c.update(data), c.final()]));
+    } catch (e) {
+        // OpenSSL refuses an XTS key whose two halves are equal
+        throw new EspError(
+            decrypt ? "ESP_ERR_NVS_XTS_DECR_FAILED" : "ESP_ERR_NVS_XTS_ENCR_FAILED",
+            `AES-XTS failed: ${(e as Error).message}`,
+            { offset },
+        );
+    }
+}
+
+/** Encrypts one 32-byte entry that lives at `offset` in the partition. */
+export function encryptEntry(keys: NvsKeys, offset: number, plain: Uint8Array): Uint8Array {
+    return xts(keys, offset, plain, false);
+}
+
+/** Decrypts one 32-byte entry that lives at `offset` in the partition. */
+export function decryptEntry(keys: NvsKeys, offset: number, cipher: Uint8Array): Uint8Array {
+    return xts(keys, offset, cipher, true);
+}
+
+/** Encrypts every non-empty entry (bitmap state ≠ 11) of a plaintext image; headers and bitmaps stay as they are. */
+export function encryptImage(image: Uint8Array, keys: NvsKeys): Uint8Array {
+    const out = image.slice();
+    for (let p = 0; p + PAGE_SIZE <= out.length; p += PAGE_SIZE) {
+        const bitmap = out.subarray(p + BITMAP_OFFSET, p + BITMAP_OFFSET + 32);
+        for (let i = 0; i < ENTRIES_PER_PAGE; i++) {
+            if (bitmapState(bitmap, i) === EntryState.EMPTY) continue;
+            const off = p + FIRST_ENTRY_OFFSET + i * ENTRY_SIZE;
+            out.set(encryptEntry(keys, off, out.subarray(off, off + ENTRY_SIZE)), off);
+        }
+    }
+    return out;
+}
+
+/**
+ * Decrypts an image like `nvs_partition_gen decrypt`: every entry that is not all 0xFF is decrypted with the
+ * tweak of its own offset; headers, bitmaps and blank entries are copied. A trailing partial page is copied.
+ */
+export function decryptImage(image: Uint8Array, keys: NvsKeys): Uint8Array {
+    const out = image.slice();
+    for (let p = 0; p + PAGE_SIZE <= out.length; p += PAGE_SIZE) {
+        for (let i = 0; i < ENTRIES_PER_PAGE; i++) {
+            const off = p + FIRST_ENTRY_OFFSET + i * ENTRY_SIZE;
+            const entry = out.subarray(off, off + ENTRY_SIZE);
+            if (entry.every(b => b === 0xff)) continue;
+            out.set(decryptEntry(keys, off, entry), off);
+        }
+    }
+    return out;
+}
