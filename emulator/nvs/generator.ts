@@ -264,7 +264,7 @@ export function generateImage(items: NvsItem[], options: GenerateOptions): Gener
 
     const pages = w.pages.length;
     const total = readOnly ? pages * PAGE_SIZE : options.size;
-    let image = new Uint8Array(total).fill(0xff);
+    let image: Uint8Array = new Uint8Array(total).fill(0xff);
     w.pages.forEach((p, i) => image.set(p.buf, i * PAGE_SIZE));
     if (options.keys) image = encryptImage(image, options.keys);
     return { image, pages, entries, usedEntries: w.usedEntries, readOnly };
