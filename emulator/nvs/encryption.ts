@@ -66,10 +66,13 @@ function seed(element: Uint8Array): Uint8Array {
     return s;
 }
 
-/** The HMAC key-protection scheme: eky = HMAC-SHA256(k, 5A5ABEAE×8), tky = HMAC-SHA256(k, A5A5DECE×8). */
+/**
+ * The HMAC key-protection scheme: eky = HMAC-SHA256(k, 5A5ABEAE×8), tky = HMAC-SHA256(k, A5A5DECE×8).
+ * The eFuse key is 32 bytes; like nvs_partition_gen, any non-empty key file is used as it is.
+ */
 export function deriveNvsKeysFromHmac(hmacKey: Uint8Array): NvsKeys {
-    if (hmacKey.length !== 32) {
-        throw new EspError("ESP_ERR_INVALID_ARG", `HMAC key must be 32 bytes, got ${hmacKey.length}`, { field: "kp_hmac_inputkey" });
+    if (hmacKey.length === 0) {
+        throw new EspError("ESP_ERR_INVALID_ARG", "HMAC key file is empty (the eFuse HMAC key is 32 bytes)", { field: "kp_hmac_inputkey" });
     }
     const mac = (data: Uint8Array) => new Uint8Array(createHmac("sha256", hmacKey).update(data).digest());
     return { eky: mac(seed(HMAC_EKEY_SEED)), tky: mac(seed(HMAC_TKEY_SEED)) };

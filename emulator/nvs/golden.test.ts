@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describeWithVectors } from "../testing/vectors.js";
-import { decodeNvsKeys, decryptImage, generateFromCsv, mountNvs, type NvsEntryView } from "./index.js";
+import { decodeNvsKeys, decryptImage, generateFromCsv, mountNvs, type NvsEntryView, type NvsProblem } from "./index.js";
 
 interface Case {
     name: string;
@@ -93,7 +93,7 @@ describeWithVectors("nvs golden vectors (nvs_partition_gen 0.2.0)", "nvs", root 
                         if (p.hdr_crc_ok !== undefined) expect(pages[p.index]!.crcOk).to.equal(p.hdr_crc_ok);
                         if (p.written !== undefined) expect(pages[p.index]!.written).to.equal(p.written);
                     }
-                    const problems: unknown[] = [];
+                    const problems: NvsProblem[] = [];
                     expect(nvs.entries(problems).map(view)).to.deep.equal(
                         exp.entries.map(e => ({
                             namespace: e.namespace,
