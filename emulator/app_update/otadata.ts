@@ -69,7 +69,7 @@ export function otaSelectValid(e: OtaSelectEntry): boolean {
 
 /** A fresh entry: label 0xFF, CRC computed. */
 export function makeOtaSelectEntry(seq: number, state: number, seqLabel?: Uint8Array): OtaSelectEntry {
-    return { seq: seq >>> 0, seqLabel: seqLabel ? seqLabel.slice(0, 20) : new Uint8Array(20).fill(0xff), state: state >>> 0, crc: otaSelectCrc(seq) };
+    return { seq: seq >>> 0, seqLabel: seqLabel ? new Uint8Array(seqLabel.subarray(0, 20)) : new Uint8Array(20).fill(0xff), state: state >>> 0, crc: otaSelectCrc(seq) };
 }
 
 export function encodeOtaSelectEntry(e: OtaSelectEntry): Uint8Array {
@@ -91,7 +91,7 @@ export function decodeOtaSelectEntry(bytes: Uint8Array, offset = 0): DecodedOtaS
     const dv = new DataView(bytes.buffer, bytes.byteOffset + offset, OTA_SELECT_ENTRY_SIZE);
     const e: OtaSelectEntry = {
         seq: dv.getUint32(0, true),
-        seqLabel: bytes.slice(offset + 4, offset + 24),
+        seqLabel: new Uint8Array(bytes.subarray(offset + 4, offset + 24)),
         state: dv.getUint32(24, true),
         crc: dv.getUint32(28, true),
     };

@@ -241,7 +241,7 @@ export function applyOtadataWrites(io: FlashIo, writes: readonly OtadataWrite[])
 
 /** Same on a byte array (returns a new array). */
 export function applyOtadataWritesToBytes(otadata: Uint8Array, writes: readonly OtadataWrite[]): Uint8Array {
-    const out = otadata.slice();
+    const out = new Uint8Array(otadata);
     for (const w of writes) {
         if (w.offset + OTADATA_SECTOR_SIZE > out.length) throw new DiagnosticError("ESP_ERR_INVALID_SIZE", "otadata is shorter than two sectors");
         out.fill(0xff, w.sector * OTADATA_SECTOR_SIZE, (w.sector + 1) * OTADATA_SECTOR_SIZE);

@@ -171,7 +171,7 @@ export function esp32FlashCrypt(key: Uint8Array, address: number, data: Uint8Arr
 export function loadFlashEncryptionKey(raw: Uint8Array, aesXts: boolean): Uint8Array {
     if (aesXts) {
         if (raw.length === 16) return new Uint8Array(createHash("sha256").update(raw).digest());
-        if (raw.length === 32 || raw.length === 64) return raw.slice();
+        if (raw.length === 32 || raw.length === 64) return new Uint8Array(raw);
         throw new FlashCryptError("ESP_ERR_INVALID_ARG", `AES_XTS supports only 128, 256, and 512-bit keys. Provided key is ${raw.length * 8} bits.`, { field: "keyfile" });
     }
     if (raw.length === 24) {
@@ -180,7 +180,7 @@ export function loadFlashEncryptionKey(raw: Uint8Array, aesXts: boolean): Uint8A
         k.set(raw.subarray(8, 16), 24);
         return k;
     }
-    if (raw.length === 32) return raw.slice();
+    if (raw.length === 32) return new Uint8Array(raw);
     throw new FlashCryptError("ESP_ERR_INVALID_ARG", `ESP32 supports only 192 and 256-bit keys. Provided key is ${raw.length * 8} bits. Use --aes-xts for other chips.`, {
         field: "keyfile",
     });
@@ -190,14 +190,14 @@ export function loadFlashEncryptionKey(raw: Uint8Array, aesXts: boolean): Uint8A
 export function flashCipher(key: Uint8Array, aesXts: boolean, flashCryptConf = 0xf): FlashCipher {
     if (aesXts) {
         if (key.length !== 32 && key.length !== 64) throw new EspError("ESP_ERR_INVALID_ARG", `XTS-AES key must be 32 or 64 bytes, got ${key.length}`);
-        const k = key.slice();
+        const k = new Uint8Array(key);
         return {
             scheme: k.length === 64 ? "xts-aes-256" : "xts-aes-128",
             encrypt: (a, d) => xtsFlashCrypt(k, a, d, false),
             decrypt: (a, d) => xtsFlashCrypt(k, a, d, true),
         };
     }
-    const k = key.slice();
+    const k = new Uint8Array(key);
     if (k.length !== 32) throw new EspError("ESP_ERR_INVALID_ARG", `ESP32 flash encryption key must be 32 bytes, got ${k.length}`);
     return {
         scheme: "esp32-aes256",

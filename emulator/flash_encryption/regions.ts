@@ -80,7 +80,7 @@ export function transparentFlash(raw: FlashIo, cipher: FlashCipher, isEncrypted:
             if (offset % 16 !== 0 || data.length % 16 !== 0) {
                 throw new EspError("ESP_ERR_INVALID_ARG", `encrypted write at 0x${(base + offset).toString(16)} (+${data.length}) must be 16-byte aligned`, { offset: base + offset });
             }
-            const out = data.slice();
+            const out = new Uint8Array(data);
             for (let i = 0; i < data.length; i += 16) {
                 if (isEncrypted(base + offset + i)) out.set(cipher.encrypt(base + offset + i, data.subarray(i, i + 16)), i);
             }

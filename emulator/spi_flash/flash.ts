@@ -152,7 +152,7 @@ export class NorFlash implements FlashIo {
                 }
             }
         }
-        const op: FlashOpRecord = { index: ++this.opCounter, kind: "write", offset, length: data.length, data: data.slice() };
+        const op: FlashOpRecord = { index: ++this.opCounter, kind: "write", offset, length: data.length, data: new Uint8Array(data) };
         this.ops.push(op);
         if (this.powerLossAt === op.index) {
             const rnd = prng(this.seed ^ Math.imul(op.index, 0x9e3779b1));
@@ -261,7 +261,7 @@ export function memoryFlash(bytes: Uint8Array): FlashIo {
     };
     return {
         size: bytes.length,
-        read: (o, l) => (check(o, l), bytes.slice(o, o + l)),
+        read: (o, l) => (check(o, l), new Uint8Array(bytes.subarray(o, o + l))),
         write: (o, d) => {
             check(o, d.length);
             for (let i = 0; i < d.length; i++) bytes[o + i]! &= d[i]!;
