@@ -1,14 +1,16 @@
 /**
- * `ota_image_tool.py create`: validation with the tool's refusals and the header encoding. Kept apart from the
- * decoder (image.ts) because it loads matter.js (≈1 s): the header TLV is encoded with matter.js's
- * `TlvOtaImageHeader`, which writes exactly the bytes ota_image_tool.py's TLVWriter writes (fields in tag order,
- * smallest unsigned integer and length widths) — checked byte-for-byte against ../shared/vectors/ota.
- * matter.js's OtaImageWriter is not used: it refuses nothing (VID 0, min >= version, ...), needs a Crypto
- * environment and knows only sha256/384/512 and sha3-256.
+ * `ota_image_tool.py create`: validation with the tool's refusals and the header encoding.
+ *
+ * Fields are written in tag order with the smallest unsigned integer and length widths: exactly what
+ * ota_image_tool.py's TLVWriter writes (it sorts a plain dict by tag) — checked byte-for-byte against
+ * ../shared/vectors/ota — and exactly what matter.js's `TlvOtaImageHeader.encode` writes (the tests compare
+ * against it for arbitrary headers). matter.js is not imported at run time: loading @matter/main/protocol
+ * costs ≈1 s (≈3 s under tsx) for a 60-byte header. matter.js's OtaImageWriter is not used either: it refuses
+ * nothing (VID 0, min >= version, ...), needs a Crypto environment and knows only sha256/384/512 and sha3-256.
  */
-import { TlvOtaImageHeader } from "@matter/main/protocol";
 import { DiagnosticError } from "../esp_common/err.js";
 import { computeDigest, CREATABLE_DIGESTS, digestByName } from "./digest.js";
+import { TlvStructWriter } from "./tlv.js";
 import { OTA_FILE_IDENTIFIER, OTA_FIXED_HEADER_SIZE, OTA_MAX_RELEASE_NOTES_URL, OTA_MAX_VERSION_STRING, type OtaImageHeader } from "./image.js";
 
 export interface OtaCreateOptions {
@@ -94,27 +96,30 @@ export function validateOtaCreateOptions(o: OtaCreateOptions): string[] {
     return warnings;
 }
 
-/** The TLV header alone (HeaderSize bytes), encoded with matter.js's TlvOtaImageHeader. */
+/** The TLV header alone (HeaderSize bytes). */
 export function encodeOtaHeaderTlv(h: OtaImageHeader): Uint8Array {
-    try {
-        return new Uint8Array(
-            TlvOtaImageHeader.encode({
-                vendorId: h.vendorId,
-                productId: h.productId,
-                softwareVersion: h.softwareVersion,
-                softwareVersionString: h.softwareVersionString,
-                payloadSize: BigInt(h.payloadSize),
-                minApplicableSoftwareVersion: h.minApplicableVersion,
-                maxApplicableSoftwareVersion: h.maxApplicableVersion,
-                releaseNotesUrl: h.releaseNotesUrl,
-                imageDigestType: h.digestType,
-                imageDigest: h.digest,
-            }),
-        );
-    } catch (e) {
-        // matter.js validates bounds again (uint widths, string lengths); surface it as bad input
-        throw new DiagnosticError("CHIP_ERROR_INVALID_ARGUMENT", `cannot encode OTA header: ${(e as Error).message}`);
+    const ranges: Array<[string, number | undefined, number]> = [
+        ["VendorID", h.vendorId, 0xffff],
+        ["ProductID", h.productId, 0xffff],
+        ["SoftwareVersion", h.softwareVersion, 0xffffffff],
+        ["PayloadSize", h.payloadSize, Number.MAX_SAFE_INTEGER],
+        ["MinApplicableSoftwareVersion", h.minApplicableVersion, 0xffffffff],
+        ["MaxApplicableSoftwareVersion", h.maxApplicableVersion, 0xffffffff],
+        ["ImageDigestType", h.digestType, 0xffffffff],
+    ];
+    for (const [field, v, max] of ranges) {
+        if (v !== undefined && !isUInt(v, max)) throw invalid(field, `${field} must be an integer in 0..${max}, got ${v}`);
     }
+    const w = new TlvStructWriter()
+        .uint(0, h.vendorId)
+        .uint(1, h.productId)
+        .uint(2, h.softwareVersion)
+        .utf8(3, h.softwareVersionString)
+        .uint(4, h.payloadSize);
+    if (h.minApplicableVersion !== undefined) w.uint(5, h.minApplicableVersion);
+    if (h.maxApplicableVersion !== undefined) w.uint(6, h.maxApplicableVersion);
+    if (h.releaseNotesUrl !== undefined) w.utf8(7, h.releaseNotesUrl);
+    return w.uint(8, h.digestType).bytes(9, h.digest).finish();
 }
 
 /** The 16-byte fixed header followed by the TLV header: everything before the payload. */

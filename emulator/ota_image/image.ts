@@ -8,11 +8,8 @@
  * 3 SoftwareVersionString, 4 PayloadSize, 5 MinApplicableSoftwareVersion?, 6 MaxApplicableSoftwareVersion?,
  * 7 ReleaseNotesURL?, 8 ImageDigestType, 9 ImageDigest.
  *
- * Encoding (create.ts) reuses matter.js's `TlvOtaImageHeader` (@matter/protocol ota/OtaImageHeader.ts): it writes the fields
- * in tag order with the smallest unsigned width, which is byte-for-byte what ota_image_tool.py's TLVWriter
- * emits (it sorts a plain dict by tag and picks the smallest width) — checked against ../shared/vectors/ota.
- * matter.js's OtaImageWriter itself is not used: it refuses nothing (VID 0, min ≥ version, …), needs a Crypto
- * environment and only knows sha256/384/512 and sha3-256. Decoding is our own strict walk mirroring
+ * Encoding is in create.ts (byte-identical to ota_image_tool.py and to matter.js's TlvOtaImageHeader).
+ * Decoding is our own strict walk mirroring
  * connectedhomeip's OTAImageHeaderParser::DecodeTlv (field order, kMaxHeaderSize 1024, string limits), because
  * matter.js's TLV decoder gives no byte offsets and accepts fields in any order.
  */

@@ -106,18 +106,18 @@ export function register(program: Command): void {
                 const h = d.header;
                 const digestName = digestById(h.digestType)?.name ?? null;
                 const digestHex = Buffer.from(h.digest).toString("hex");
-                const values: Record<number, string | number> = {
-                    0: h.vendorId,
-                    1: h.productId,
-                    2: h.softwareVersion,
-                    3: h.softwareVersionString,
-                    4: h.payloadSize,
-                    ...(h.minApplicableVersion !== undefined ? { 5: h.minApplicableVersion } : {}),
-                    ...(h.maxApplicableVersion !== undefined ? { 6: h.maxApplicableVersion } : {}),
-                    ...(h.releaseNotesUrl !== undefined ? { 7: h.releaseNotesUrl } : {}),
-                    8: h.digestType,
-                    9: digestHex,
-                };
+                const values: Array<string | number | undefined> = [
+                    h.vendorId,
+                    h.productId,
+                    h.softwareVersion,
+                    h.softwareVersionString,
+                    h.payloadSize,
+                    h.minApplicableVersion,
+                    h.maxApplicableVersion,
+                    h.releaseNotesUrl,
+                    h.digestType,
+                    digestHex,
+                ];
                 const lines = [
                     `Magic: ${OTA_FILE_IDENTIFIER.toString(16)}`,
                     `Total Size: ${d.totalSize}`,
