@@ -1,0 +1,321 @@
+/**
+ * `mfgsim generate`: one batch of devices in esp-matter-mfg-tool's output layout, plus manifest.json.
+ *
+ * Layout (under `<outdir>/<vid>_<pid>/`, hex without 0x): `<uuid>/` per device (see device.ts), `staging/`
+ * (config.csv, master.csv, pin_disc.csv, pai_cert.*, mfgsim-batch.json, mfgsim-journal.jsonl),
+ * `cn_dacs-<timestamp>.csv`, `summary-<timestamp>.csv`, `manifest.json`.
+ *
+ * Crash safety and --resume: each device directory is renamed into place only when complete, after its line is
+ * appended to the journal; --resume skips the indices whose directory exists, removes leftover temp
+ * directories and builds the rest. With --seed the result is byte-identical to an uninterrupted run.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { cpus } from "node:os";
+import { join, resolve } from "node:path";
+import { DiagnosticError } from "../../emulator/esp_common/err.js";
+import { writeFileAtomic, writePrivateFile } from "../cli/io.js";
+import { issuePai } from "../pki/issue.js";
+import { type P256Key, SeededRng, generateKey, keyFromScalar, pem, pkcs8Der } from "../pki/keys.js";
+import { csvDocument, csvRow } from "./csvfmt.js";
+import type { BatchContext, DeviceJournal, ManifestRecord } from "./device.js";
+import { configCsvText, factoryRows, type FactoryRow } from "./factory.js";
+import { readCertificate, readExtraSchema, readKey, readMasterValues } from "./inputs.js";
+import { type MfgConfig, usage, validateConfig } from "./options.js";
+import { runDevices } from "./pool.js";
+import { BATCH_INDEX, deviceRng, seedBytes } from "./rng.js";
+import { computeVerifier } from "./verifier.js";
+
+/** notBefore of seeded batches without --valid-from (SOURCE_DATE_EPOCH wins when set), so reruns are identical. */
+export const SEEDED_NOT_BEFORE = "2024-01-01T00:00:00Z";
+const NO_EXPIRY_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
+
+export interface BatchOptions {
+    cwd: string;
+    onProgress?: (done: number, total: number) => void;
+    onWarning?: (message: string) => void;
+}
+
+export interface BatchResult {
+    outdir: string;
+    /** `<outdir>/<vid>_<pid>` */
+    top: string;
+    manifest: string;
+    /** Devices of this run's slice (generated now or found complete by --resume). */
+    count: number;
+    generated: number;
+    resumed: number;
+    devices: ManifestRecord[];
+    summaryCsv: string;
+    cnDacsCsv: string | null;
+    seeded: boolean;
+    shard: string | null;
+    jobs: number;
+    durationMs: number;
+}
+
+export function defaultJobs(): number {
+    return Math.max(1, cpus().length);
+}
+
+export function vidPidDir(vid: number, pid: number): string {
+    return `${vid.toString(16)}_${pid.toString(16)}`;
+}
+
+/** Device indices of shard k/n: index % n == k - 1 (the same devices whatever --jobs). */
+export function shardIndices(count: number, shard?: { k: number; n: number }): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < count; i++) if (!shard || i % shard.n === shard.k - 1) out.push(i);
+    return out;
+}
+
+function timestamp(d: Date, micro: boolean): string {
+    const p = (n: number, w = 2): string => String(n).padStart(w, "0");
+    const base = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}-${p(d.getHours())}-${p(d.getMinutes())}-${p(d.getSeconds())}`;
+    return micro ? `${base}-${p(d.getMilliseconds() * 1000, 6)}` : base;
+}
+
+/** What must not change between an interrupted run and its --resume (the seed only as a hash). */
+function fingerprint(c: MfgConfig): string {
+    const { jobs: _j, resume: _r, shard: _s, outdir: _o, seed, ...rest } = c;
+    return createHash("sha256").update(JSON.stringify({ ...rest, seed: seed === undefined ? null : createHash("sha256").update(seed).digest("hex") })).digest("hex");
+}
+
+function readJournal(path: string): DeviceJournal[] {
+    if (!existsSync(path)) return [];
+    const out: DeviceJournal[] = [];
+    for (const line of readFileSync(path, "utf8").split("\n")) {
+        if (!line.trim()) continue;
+        try {
+            out.push(JSON.parse(line) as DeviceJournal);
+        } catch {
+            // a line cut by a crash: that device's directory was never renamed into place
+        }
+    }
+    return out;
+}
+
+export async function runBatch(config: MfgConfig, options: BatchOptions): Promise<BatchResult> {
+    const started = Date.now();
+    const c: MfgConfig = { ...config };
+    const cwd = options.cwd;
+    if (c.rdIdUid !== undefined) c.enableRotatingDeviceId = true;
+
+    // inputs
+    const extraSchema = c.csv !== undefined ? readExtraSchema(cwd, c.csv) : undefined;
+    const mcsvRows = c.mcsv !== undefined && extraSchema ? readMasterValues(cwd, c.mcsv, extraSchema) : undefined;
+    if (mcsvRows) c.count = mcsvRows.length; // mfg_tool: the mcsv row count overrides -n
+    validateConfig(c);
+    if (c.salt !== undefined && c.verifier !== undefined && c.passcode !== undefined) {
+        const expected = Buffer.from(computeVerifier(c.passcode, new Uint8Array(Buffer.from(c.salt, "base64")), c.iterationCount)).toString("base64");
+        if (expected !== c.verifier.trim()) {
+            throw usage("--verifier does not match --passcode, --salt and --iteration-count (recomputed SPAKE2+ verifier differs)", "--verifier", "CHIP_ERROR_INVALID_ARGUMENT");
+        }
+    }
+    const caCert = c.cert !== undefined && c.attestation !== "none" ? readCertificate(cwd, c.cert, "--cert") : undefined;
+    const caKey = c.key !== undefined && c.attestation !== "none" ? readKey(cwd, c.key, "--key") : undefined;
+    const dacGiven = c.dacCert !== undefined && c.dacKey !== undefined ? { ...readCertificate(cwd, c.dacCert, "--dac-cert"), key: readKey(cwd, c.dacKey, "--dac-key") } : undefined;
+    const cdBytes = c.certDclrn !== undefined ? new Uint8Array(readFileSync(resolveReadable(cwd, c.certDclrn, "--cert-dclrn"))) : undefined;
+    if (dacGiven && caCert && caKey && Buffer.compare(Buffer.from(caKey.publicKey), Buffer.from(caCert.cert.publicKey)) !== 0) {
+        throw usage("-k/--key is not the private key of the -c/--cert certificate", "--key");
+    }
+    if (c.attestation === "pai" && caCert && caKey && Buffer.compare(Buffer.from(caKey.publicKey), Buffer.from(caCert.cert.publicKey)) !== 0) {
+        throw usage("-k/--key is not the private key of the -c/--cert certificate", "--key");
+    }
+
+    const seed = c.seed !== undefined ? seedBytes(c.seed) : undefined;
+    if (seed) {
+        options.onWarning?.("--seed: keys, passcodes and salts are derived from the seed — for test batches only, never for products");
+    }
+    const notBeforeMs = c.validFrom !== undefined ? Date.parse(c.validFrom)
+        : seed ? (process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) * 1000 : Date.parse(SEEDED_NOT_BEFORE))
+        : Math.floor(Date.now() / 1000) * 1000;
+    const notAfterMs = Math.min(NO_EXPIRY_MS, notBeforeMs + c.lifetimeDays * 86_400_000);
+
+    // directories, batch identity
+    const outdir = resolve(cwd, c.outdir);
+    const top = join(outdir, vidPidDir(c.vendorId, c.productId));
+    const staging = join(top, "staging");
+    mkdirSync(staging, { recursive: true });
+    const batchFile = join(staging, "mfgsim-batch.json");
+    const journal = join(staging, "mfgsim-journal.jsonl");
+    const fp = fingerprint(c);
+    const previous = existsSync(batchFile) ? (JSON.parse(readFileSync(batchFile, "utf8")) as { fingerprint?: string }).fingerprint : undefined;
+    if (c.resume && previous !== undefined && previous !== fp) {
+        throw usage(`--resume: ${top} holds a batch made with other parameters (same flags and --seed needed; only --jobs/--shard may change)`, "--resume");
+    }
+    if (previous !== fp) {
+        rmSync(journal, { force: true });
+        await writeFileAtomic(batchFile, JSON.stringify({ tool: "mfgsim", fingerprint: fp, seeded: seed !== undefined }, null, 2) + "\n");
+    }
+
+    // PAI
+    let pai: { der: Uint8Array; pemText: string; key: P256Key } | undefined;
+    if (c.attestation === "pai" && caCert && caKey) {
+        pai = { der: caCert.der, pemText: pem("CERTIFICATE", caCert.der), key: caKey };
+    } else if (c.attestation === "pai" && caCert && dacGiven) {
+        pai = { der: caCert.der, pemText: pem("CERTIFICATE", caCert.der), key: dacGiven.key }; // no PAI key needed: the DAC is given
+    } else if (c.attestation === "paa" && caCert && caKey) {
+        const keyPem = join(staging, "pai_key.pem");
+        const certPem = join(staging, "pai_cert.pem");
+        if (c.resume && existsSync(keyPem) && existsSync(certPem)) {
+            const again = readCertificate(staging, certPem, "staging/pai_cert.pem");
+            pai = { der: again.der, pemText: pem("CERTIFICATE", again.der), key: readKey(staging, keyPem, "staging/pai_key.pem") };
+        } else {
+            const rng = deviceRng(seed, BATCH_INDEX);
+            const key = seed ? keyFromScalar(scalar(rng.bytes("pai-key", 32))) : generateKey();
+            const issued = issuePai({
+                key,
+                issuer: { cert: caCert.cert, key: caKey },
+                vid: c.vendorId,
+                pid: c.productId,
+                commonName: `${c.cnPrefix} PAI 00`,
+                notBefore: new Date(notBeforeMs),
+                notAfter: new Date(notAfterMs),
+                ...(seed ? { rng: new SeededRng(rng.bytes("pai-cert", 32)) } : {}),
+            });
+            pai = { der: issued.der, pemText: issued.pem, key };
+            await writePrivateFile(keyPem, pem("PRIVATE KEY", pkcs8Der(key)));
+            await writeFileAtomic(certPem, issued.pem);
+        }
+    }
+    if (pai) await writeFileAtomic(join(staging, "pai_cert.der"), pai.der);
+
+    let fixedUuid: string | undefined;
+    if (dacGiven) {
+        const cn = dacGiven.cert.subject.find(a => a.oid === "2.5.4.3")?.text;
+        if (cn && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(cn)) fixedUuid = cn.toLowerCase();
+    }
+
+    const ctx: BatchContext = {
+        config: c,
+        top,
+        ...(seed ? { seed } : {}),
+        notBefore: new Date(notBeforeMs).toISOString(),
+        notAfter: new Date(notAfterMs).toISOString(),
+        ...(pai ? { pai: { certDer: pai.der, keyScalar: pai.key.privateKey, path: join(staging, "pai_cert.der") } } : {}),
+        ...(dacGiven ? { dacGiven: { certDer: dacGiven.der, keyScalar: dacGiven.key.privateKey } } : {}),
+        ...(cdBytes ? { cd: { bytes: cdBytes, path: resolve(cwd, c.certDclrn!) } } : {}),
+        ...(extraSchema ? { extraSchema } : {}),
+        ...(mcsvRows ? { mcsvRows } : {}),
+        cwd,
+        ...(fixedUuid ? { fixedUuid } : {}),
+        journal,
+    };
+
+    // which devices
+    const slice = shardIndices(c.count, c.shard);
+    const done = new Map<number, DeviceJournal>();
+    if (c.resume) {
+        for (const name of readdirSync(top)) if (name.startsWith(".tmp-")) rmSync(join(top, name), { recursive: true, force: true });
+        for (const j of readJournal(journal)) if (existsSync(join(top, j.uuid))) done.set(j.index, j);
+    }
+    const todo = slice.filter(i => !done.has(i));
+    const results = new Map<number, DeviceJournal>();
+    for (const i of slice) if (done.has(i)) results.set(i, done.get(i)!);
+    options.onProgress?.(results.size, slice.length);
+    await runDevices(ctx, todo, c.jobs, j => {
+        results.set(j.index, j);
+        options.onProgress?.(results.size, slice.length);
+    });
+
+    // batch files
+    const devices = slice.map(i => results.get(i)!);
+    const template = templateRows(ctx);
+    const keys = template.map(r => r.key);
+    await writeFileAtomic(join(staging, "config.csv"), configCsvText(template));
+    await writeFileAtomic(join(staging, "master.csv"), [csvRow(keys), ...devices.map(d => csvRow(d.master))].map(l => l + "\n").join(""));
+    const pinHeader = c.dynamicPasscode ? ["Index", "Iteration Count", "Salt", "Discriminator"] : ["Index", "PIN Code", "Iteration Count", "Salt", "Verifier", "Discriminator"];
+    const pinRows = devices.map(d =>
+        c.dynamicPasscode ? [d.index, d.iterationCount, d.salt, d.discriminator] : [d.index, d.passcode, d.iterationCount, d.salt, d.verifier, d.discriminator],
+    );
+    await writePrivateFile(join(staging, "pin_disc.csv"), [pinHeader, ...pinRows].map(r => r.join(",") + "\n").join(""));
+
+    const now = new Date();
+    const summaryHeader = [...keys, ...(c.dynamicPasscode ? [] : ["pincode", "qrcode", "manualcode"]), ...(c.commissionableDataInSecureCert ? ["discriminator", "iteration-count", "salt"] : [])];
+    const summaryRows = devices.map(d => [
+        ...d.master,
+        ...(c.dynamicPasscode ? [] : [String(d.passcode), d.qrCode ?? "", d.manualCodeFormatted ?? ""]),
+        ...(c.commissionableDataInSecureCert ? [String(d.discriminator), String(d.iterationCount), d.salt] : []),
+    ]);
+    const summaryCsv = join(top, `summary-${timestamp(now, false)}.csv`);
+    await writePrivateFile(summaryCsv, csvDocument([summaryHeader, ...summaryRows]));
+    let cnDacsCsv: string | null = null;
+    if (pai) {
+        cnDacsCsv = join(top, `cn_dacs-${timestamp(now, true)}.csv`);
+        await writeFileAtomic(cnDacsCsv, csvDocument([["CN", "certs"], ...devices.filter(d => d.cnDac).map(d => d.cnDac!)]));
+    }
+
+    // manifest: every complete device of this batch in the directory (shards run into the same outdir add up)
+    const all = new Map<string, ManifestRecord>();
+    for (const j of readJournal(journal)) if (existsSync(join(top, j.uuid))) all.set(j.uuid, j.record);
+    const records = [...all.values()].sort((a, b) => a.index - b.index || a.id.localeCompare(b.id));
+    const manifest = join(top, "manifest.json");
+    await writeFileAtomic(
+        manifest,
+        JSON.stringify(
+            {
+                tool: "mfgsim",
+                format: 1,
+                vendorId: c.vendorId,
+                productId: c.productId,
+                count: c.count,
+                seeded: seed !== undefined,
+                encrypted: c.encrypt,
+                iterationCount: c.iterationCount,
+                devices: records,
+            },
+            null,
+            2,
+        ) + "\n",
+    );
+
+    return {
+        outdir,
+        top,
+        manifest,
+        count: devices.length,
+        generated: todo.length,
+        resumed: slice.length - todo.length,
+        devices: devices.map(d => d.record),
+        summaryCsv,
+        cnDacsCsv,
+        seeded: seed !== undefined,
+        shard: c.shard ? `${c.shard.k}/${c.shard.n}` : null,
+        jobs: Math.max(1, Math.min(c.jobs, todo.length)),
+        durationMs: Date.now() - started,
+    };
+}
+
+function resolveReadable(cwd: string, path: string, flag: string): string {
+    const abs = resolve(cwd, path);
+    if (!existsSync(abs)) throw new DiagnosticError("ENOENT", `cannot read ${flag} file: no such file`, { file: path, field: flag });
+    return abs;
+}
+
+function scalar(seed32: Uint8Array): Uint8Array {
+    // a 32-byte value below n: re-hash until it is (probability of a retry ~2^-32)
+    let d = seed32;
+    const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+    while (BigInt("0x" + Buffer.from(d).toString("hex")) === 0n || BigInt("0x" + Buffer.from(d).toString("hex")) >= n) {
+        d = new Uint8Array(createHash("sha256").update(d).digest());
+    }
+    return d;
+}
+
+/** The rows every device has (keys, types, encodings), for config.csv and the master.csv header. */
+function templateRows(ctx: BatchContext): FactoryRow[] {
+    const empty = new Uint8Array(0);
+    return factoryRows(ctx.config, {
+        discriminator: 0,
+        iterationCount: ctx.config.iterationCount,
+        saltB64: "",
+        verifierB64: "",
+        serialNum: "",
+        rdIdUidHex: "",
+        ...(ctx.pai ? { dac: { certDer: empty, privateKey: empty, publicKey: empty, paiDer: empty, certPath: "", privateKeyPath: "", publicKeyPath: "", paiPath: "" } } : {}),
+        ...(ctx.cd ? { cd: ctx.cd } : {}),
+        ...(ctx.extraSchema ? { extra: ctx.extraSchema.map(s => ({ ...s, value: "" })) } : {}),
+    });
+}
+

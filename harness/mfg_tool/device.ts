@@ -1,0 +1,397 @@
+/**
+ * One device of a batch, built in memory (pure apart from reading --mcsv file rows): randomness from
+ * (seed, index), SPAKE2+ verifier, DAC, NVS partition (+ keys partition), esp_secure_cert, onboarding codes
+ * and QR labels, the CSV rows and the manifest record. `writeDevice` then writes it into a temp directory and
+ * renames it into place, so a crash never leaves a partial device directory.
+ */
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, closeSync, fsyncSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { DiagnosticError } from "../../emulator/esp_common/err.js";
+import { encodeSecureCert, matterSecureCertEntries } from "../../emulator/esp_secure_cert/index.js";
+import { encodeNvsKeys, generateImage, resolveNvsRows, type NvsCsvRow, type NvsKeys } from "../../emulator/nvs/index.js";
+import { generateOnboardingCodes } from "../onboarding/index.js";
+import { issueDac } from "../pki/issue.js";
+import { type P256Key, SeededRng, generateKey, keyFromScalar, pem, pkcs8Der, sec1Der } from "../pki/keys.js";
+import { type Certificate, parseCertificate, skidOf } from "../pki/x509.js";
+import { csvDocument } from "./csvfmt.js";
+import { factoryRows, partitionCsvRows, type DacFiles, type FactoryRow } from "./factory.js";
+import type { MfgConfig } from "./options.js";
+import { qrMatrix, qrPng, qrSvg } from "./qrlabel.js";
+import { deviceRng, randomDiscriminator, randomPasscode, randomUuid, type Rng } from "./rng.js";
+import { computeVerifier } from "./verifier.js";
+
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+export interface ExtraSchemaRow {
+    namespace: string;
+    key: string;
+    type: "data" | "file";
+    encoding: string;
+}
+
+/** Everything a worker needs, structured-clone friendly. */
+export interface BatchContext {
+    config: MfgConfig;
+    /** Absolute `<outdir>/<vid>_<pid>`. */
+    top: string;
+    seed?: Uint8Array;
+    notBefore: string;
+    notAfter: string;
+    pai?: { certDer: Uint8Array; keyScalar: Uint8Array; path: string };
+    dacGiven?: { certDer: Uint8Array; keyScalar: Uint8Array };
+    cd?: { bytes: Uint8Array; path: string };
+    extraSchema?: ExtraSchemaRow[];
+    mcsvRows?: Array<Record<string, string>>;
+    cwd: string;
+    fixedUuid?: string;
+    /** Absolute path of the journal (one JSON line per completed device). */
+    journal: string;
+}
+
+/** Per-thread state derived once from the context (keys parsed, certificates decoded). */
+export interface Prepared {
+    pai?: { cert: Certificate; key: P256Key; der: Uint8Array; path: string };
+    dacGiven?: { der: Uint8Array; key: P256Key };
+}
+
+export function prepare(ctx: BatchContext): Prepared {
+    const p: Prepared = {};
+    if (ctx.pai) p.pai = { cert: parseCertificate(ctx.pai.certDer), key: keyFromScalar(ctx.pai.keyScalar), der: ctx.pai.certDer, path: ctx.pai.path };
+    if (ctx.dacGiven) p.dacGiven = { der: ctx.dacGiven.certDer, key: keyFromScalar(ctx.dacGiven.keyScalar) };
+    return p;
+}
+
+export interface DeviceFiles {
+    partition?: string;
+    keysPartition?: string;
+    secureCert?: string;
+    onboardingCodes?: string;
+    qrPng?: string;
+    qrSvg?: string;
+    dacCert?: string;
+    paiCert?: string;
+    partitionCsv: string;
+}
+
+/** One manifest.json record: no passcode, no keys. */
+export interface ManifestRecord {
+    index: number;
+    id: string;
+    serial: string;
+    vendorId: number;
+    productId: number;
+    discriminator: number;
+    qrCode: string | null;
+    manualCode: string | null;
+    /** Paths relative to the manifest's directory. */
+    files: DeviceFiles;
+    dacSkid: string | null;
+}
+
+/** What the batch needs from a device afterwards (one journal line). */
+export interface DeviceJournal {
+    index: number;
+    uuid: string;
+    passcode: number | null;
+    discriminator: number;
+    iterationCount: number;
+    salt: string;
+    verifier: string | null;
+    qrCode: string | null;
+    /** mfg_tool's formatted manual code (4-3-4, or two lines for flows 1/2). */
+    manualCodeFormatted: string | null;
+    /** master.csv values, in the key order of the batch. */
+    master: string[];
+    cnDac: [string, string] | null;
+    record: ManifestRecord;
+}
+
+interface OutFile {
+    rel: string;
+    data: Uint8Array | string;
+    mode: number;
+}
+
+export interface BuiltDevice {
+    uuid: string;
+    files: OutFile[];
+    journal: DeviceJournal;
+}
+
+/** mfg_tool's manual code layout: 4-3-4 for the standard flow, `4-3-4\n4-3-2-1` (21 digits) otherwise. */
+export function formatManualCodeMfg(digits: string): string {
+    if (digits.length === 11) return `${digits.slice(0, 4)}-${digits.slice(4, 7)}-${digits.slice(7)}`;
+    return `${digits.slice(0, 4)}-${digits.slice(4, 7)}-${digits.slice(7, 11)}\n${digits.slice(11, 15)}-${digits.slice(15, 18)}-${digits.slice(18, 20)}-${digits.slice(20, 21)}`;
+}
+
+function seededScalar(rng: Rng, purpose: string): Uint8Array {
+    for (let attempt = 0; ; attempt++) {
+        const d = rng.bytes(`${purpose}#${attempt}`, 32);
+        const n = BigInt("0x" + Buffer.from(d).toString("hex"));
+        if (n !== 0n && n < P256_N) return d;
+    }
+}
+
+const b64 = (b: Uint8Array): string => Buffer.from(b).toString("base64");
+const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
+
+function extraRows(ctx: BatchContext, index: number): FactoryRow[] | undefined {
+    if (!ctx.extraSchema) return undefined;
+    const values = ctx.mcsvRows?.[index];
+    if (!values) throw new DiagnosticError("CHIP_ERROR_INVALID_ARGUMENT", `--mcsv has no row for device ${index}`, { file: ctx.config.mcsv, line: index + 2 });
+    return ctx.extraSchema.map(s => {
+        const value = values[s.key];
+        if (value === undefined) {
+            throw new DiagnosticError("CHIP_ERROR_INVALID_ARGUMENT", `--mcsv has no column '${s.key}' (declared in --csv)`, { file: ctx.config.mcsv, field: s.key });
+        }
+        if (s.type !== "file") return { ...s, value };
+        const path = resolve(ctx.cwd, value);
+        let bytes: Uint8Array;
+        try {
+            bytes = new Uint8Array(readFileSync(path));
+        } catch {
+            throw new DiagnosticError("ENOENT", `cannot read file '${value}' of key '${s.key}'`, { file: ctx.config.mcsv, line: index + 2, field: s.key });
+        }
+        return { ...s, value, bytes };
+    });
+}
+
+/** Builds one device in memory. */
+export function buildDevice(ctx: BatchContext, prep: Prepared, index: number): BuiltDevice {
+    const c = ctx.config;
+    const rng = deviceRng(ctx.seed, index);
+    const uuid = ctx.fixedUuid ?? randomUuid(rng);
+    const dir = join(ctx.top, uuid);
+    const internal = join(dir, "internal");
+    const passcode = c.dynamicPasscode ? undefined : (c.passcode ?? randomPasscode(rng));
+    const discriminator = c.discriminator ?? randomDiscriminator(rng);
+    const salt = c.salt !== undefined ? new Uint8Array(Buffer.from(c.salt, "base64")) : rng.bytes("salt", 32);
+    const verifier = passcode === undefined ? undefined : computeVerifier(passcode, salt, c.iterationCount);
+    const serialNum = c.serialNum ?? hex(rng.bytes("serial", 16));
+    const rdIdUid = c.enableRotatingDeviceId || c.rdIdUid !== undefined ? (c.rdIdUid?.toLowerCase() ?? hex(rng.bytes("rd-id-uid", 16))) : undefined;
+
+    const files: OutFile[] = [];
+    const rel = (name: string): string => `${uuid}/${name}`;
+    const deviceFiles: DeviceFiles = { partitionCsv: rel("internal/partition.csv") };
+
+    // DAC
+    let dac: DacFiles | undefined;
+    let dacKey: P256Key | undefined;
+    let dacDer: Uint8Array | undefined;
+    let dacPem: string | undefined;
+    if (prep.pai) {
+        if (prep.dacGiven) {
+            dacKey = prep.dacGiven.key;
+            dacDer = prep.dacGiven.der;
+            dacPem = pem("CERTIFICATE", dacDer);
+        } else {
+            dacKey = rng.seeded ? keyFromScalar(seededScalar(rng, "dac-key")) : generateKey();
+            const issued = issueDac({
+                key: dacKey,
+                issuer: { cert: prep.pai.cert, key: prep.pai.key },
+                vid: c.vendorId,
+                pid: c.productId,
+                commonName: uuid,
+                notBefore: new Date(ctx.notBefore),
+                notAfter: new Date(ctx.notAfter),
+                ...(rng.seeded ? { rng: new SeededRng(rng.bytes("dac-cert", 32)) } : {}),
+            });
+            dacDer = issued.der;
+            dacPem = issued.pem;
+        }
+        const pkcs8 = pkcs8Der(dacKey);
+        const sec1 = sec1Der(dacKey);
+        dac = {
+            certDer: dacDer,
+            privateKey: dacKey.privateKey,
+            publicKey: dacKey.publicKey,
+            paiDer: prep.pai.der,
+            certPath: join(internal, "DAC_cert.der"),
+            privateKeyPath: join(internal, "DAC_private_key.bin"),
+            publicKeyPath: join(internal, "DAC_public_key.bin"),
+            paiPath: prep.pai.path,
+        };
+        files.push(
+            { rel: rel("internal/DAC_cert.der"), data: dacDer, mode: 0o644 },
+            { rel: rel("internal/DAC_cert.pem"), data: dacPem, mode: 0o644 },
+            { rel: rel("internal/DAC_key.der"), data: sec1, mode: 0o600 },
+            { rel: rel("internal/DAC_key.pem"), data: pem("PRIVATE KEY", pkcs8), mode: 0o600 },
+            { rel: rel("internal/DAC_private_key.bin"), data: dacKey.privateKey, mode: 0o600 },
+            { rel: rel("internal/DAC_public_key.bin"), data: dacKey.publicKey, mode: 0o644 },
+            { rel: rel("internal/PAI_cert.der"), data: prep.pai.der, mode: 0o644 },
+        );
+        deviceFiles.dacCert = rel("internal/DAC_cert.der");
+        deviceFiles.paiCert = rel("internal/PAI_cert.der");
+    }
+
+    const rows = factoryRows(c, {
+        discriminator,
+        iterationCount: c.iterationCount,
+        saltB64: b64(salt),
+        ...(verifier ? { verifierB64: b64(verifier) } : {}),
+        serialNum,
+        ...(rdIdUid !== undefined ? { rdIdUidHex: rdIdUid } : {}),
+        ...(dac ? { dac } : {}),
+        ...(ctx.cd ? { cd: ctx.cd } : {}),
+        ...(ctx.extraSchema ? { extra: extraRows(ctx, index)! } : {}),
+    });
+    files.push({ rel: rel("internal/partition.csv"), data: csvDocument(partitionCsvRows(rows)), mode: 0o644 });
+
+    if (c.generateBin) {
+        const keys: NvsKeys | undefined = c.encrypt
+            ? rng.seeded
+                ? { eky: rng.bytes("nvs-eky", 32), tky: rng.bytes("nvs-tky", 32) }
+                : (() => {
+                      const k = rng.bytes("nvs-keys", 64);
+                      return { eky: k.subarray(0, 32), tky: k.subarray(32) };
+                  })()
+            : undefined;
+        const image = nvsImage(rows, c.size, keys);
+        const holdsKey = dac !== undefined && !c.dacInSecureCert;
+        files.push({ rel: rel(`${uuid}-partition.bin`), data: image, mode: holdsKey ? 0o600 : 0o644 });
+        deviceFiles.partition = rel(`${uuid}-partition.bin`);
+        if (keys) {
+            files.push({ rel: rel(`${uuid}-keys-partition.bin`), data: encodeNvsKeys(keys), mode: 0o600 });
+            deviceFiles.keysPartition = rel(`${uuid}-keys-partition.bin`);
+        }
+    }
+
+    if (c.secureCertBin && c.dacInSecureCert && dacKey && dacDer && prep.pai) {
+        const inSc = c.commissionableDataInSecureCert;
+        const sc = encodeSecureCert(
+            matterSecureCertEntries({
+                dacCert: dacDer,
+                dacKey: sec1Der(dacKey),
+                paiCert: prep.pai.der,
+                ...(inSc ? { discriminator, salt, iterationCount: c.iterationCount, ...(verifier ? { verifier } : {}) } : {}),
+                ...(inSc && c.rdIdUidInSecureCert && rdIdUid !== undefined ? { rdIdUid: new Uint8Array(Buffer.from(rdIdUid, "hex")) } : {}),
+            }),
+        );
+        files.push({ rel: rel(`${uuid}_esp_secure_cert.bin`), data: sc, mode: 0o600 });
+        deviceFiles.secureCert = rel(`${uuid}_esp_secure_cert.bin`);
+    }
+
+    let qrCode: string | null = null;
+    let manualDigits: string | null = null;
+    let manualFormatted: string | null = null;
+    if (passcode !== undefined) {
+        const codes = generateOnboardingCodes({
+            vendorId: c.vendorId,
+            productId: c.productId,
+            passcode,
+            discriminator,
+            commissioningFlow: c.commissioningFlow,
+            discoveryCapabilities: c.discoveryMode,
+        });
+        qrCode = codes.qrCode;
+        manualDigits = codes.manualCode;
+        manualFormatted = formatManualCodeMfg(codes.manualCode);
+        const manualCsv = c.commissioningFlow === 0 ? manualFormatted : `"${manualFormatted}"`;
+        files.push({
+            rel: rel(`${uuid}-onb_codes.csv`),
+            data: `qrcode,manualcode,discriminator,passcode\n${qrCode},${manualCsv},${discriminator},${passcode}\n`,
+            mode: 0o644,
+        });
+        const m = qrMatrix(qrCode);
+        files.push({ rel: rel(`${uuid}-qrcode.png`), data: qrPng(m), mode: 0o644 });
+        deviceFiles.onboardingCodes = rel(`${uuid}-onb_codes.csv`);
+        deviceFiles.qrPng = rel(`${uuid}-qrcode.png`);
+        if (c.svg) {
+            files.push({ rel: rel(`${uuid}-qrcode.svg`), data: qrSvg(m), mode: 0o644 });
+            deviceFiles.qrSvg = rel(`${uuid}-qrcode.svg`);
+        }
+    }
+
+    const skid = dacDer ? skidOf(parseCertificate(dacDer)) : undefined;
+    const record: ManifestRecord = {
+        index,
+        id: uuid,
+        serial: serialNum,
+        vendorId: c.vendorId,
+        productId: c.productId,
+        discriminator,
+        qrCode,
+        manualCode: manualDigits,
+        files: deviceFiles,
+        dacSkid: skid ? hex(skid).toUpperCase() : null,
+    };
+    const journal: DeviceJournal = {
+        index,
+        uuid,
+        passcode: passcode ?? null,
+        discriminator,
+        iterationCount: c.iterationCount,
+        salt: b64(salt),
+        verifier: verifier ? b64(verifier) : null,
+        qrCode,
+        manualCodeFormatted: manualFormatted,
+        master: rows.map(r => r.value),
+        cnDac: dacPem ? [uuid, dacPem] : null,
+        record,
+    };
+    return { uuid, files, journal };
+}
+
+/** Factory rows → NVS items (the same rules as `nvs generate`) → image, encrypted when keys are given. */
+export function nvsImage(rows: readonly FactoryRow[], size: number, keys?: NvsKeys): Uint8Array {
+    const csvRows: NvsCsvRow[] = [];
+    const byPath = new Map<string, Uint8Array>();
+    let ns: string | undefined;
+    let line = 2;
+    for (const r of rows) {
+        if (r.namespace !== ns) {
+            csvRows.push({ line: line++, key: r.namespace, type: "namespace", encoding: "", value: "" });
+            ns = r.namespace;
+        }
+        if (r.bytes) byPath.set(r.value, r.bytes);
+        csvRows.push({ line: line++, key: r.key, type: r.type, encoding: r.encoding, value: r.value });
+    }
+    const items = resolveNvsRows(csvRows, {
+        readFile: p => {
+            const b = byPath.get(p);
+            if (!b) throw new DiagnosticError("ENOENT", `no content for file row '${p}'`);
+            return b;
+        },
+    });
+    return generateImage(items, { size, ...(keys ? { keys } : {}) }).image;
+}
+
+function writeOne(path: string, data: Uint8Array | string, mode: number): void {
+    writeFileSync(path, data, { mode });
+}
+
+/**
+ * Writes the device into `<top>/.tmp-<uuid>-<pid>`, appends its journal line, then renames the directory to
+ * `<top>/<uuid>`: a device directory either is complete or does not exist.
+ */
+export function writeDevice(ctx: BatchContext, dev: BuiltDevice, journalFd: number): void {
+    const tmp = join(ctx.top, `.tmp-${dev.uuid}-${process.pid}`);
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(join(tmp, "internal"), { recursive: true });
+    const prefix = `${dev.uuid}/`;
+    for (const f of dev.files) writeOne(join(tmp, f.rel.slice(prefix.length)), f.data, f.mode);
+    writeFileSync(journalFd, JSON.stringify(dev.journal) + "\n");
+    const final = join(ctx.top, dev.uuid);
+    try {
+        renameSync(tmp, final);
+    } catch (e) {
+        rmSync(tmp, { recursive: true, force: true });
+        const err = e as NodeJS.ErrnoException;
+        if (err.code === "ENOTEMPTY" || err.code === "EEXIST") {
+            throw new DiagnosticError("EEXIST", `device directory ${dev.uuid} already exists (use --resume, or another --outdir)`, { file: final });
+        }
+        throw e;
+    }
+}
+
+export function openJournal(path: string): number {
+    return openSync(path, "a", 0o600);
+}
+
+export function closeJournal(fd: number): void {
+    try {
+        fsyncSync(fd);
+    } finally {
+        closeSync(fd);
+    }
+}

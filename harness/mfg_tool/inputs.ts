@@ -1,0 +1,86 @@
+/** Reading the batch's input files (-c/-k, --dac-cert/--dac-key, -cd, --csv/--mcsv) with one-line errors naming the file. */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { DiagnosticError } from "../../emulator/esp_common/err.js";
+import { type P256Key, loadPrivateKey, pemBlocks } from "../pki/keys.js";
+import { type Certificate, parseCertificate } from "../pki/x509.js";
+import { parseCsv } from "./csvfmt.js";
+import type { ExtraSchemaRow } from "./device.js";
+
+export function readBytes(cwd: string, path: string, flag: string): Uint8Array {
+    const abs = resolve(cwd, path);
+    try {
+        return new Uint8Array(readFileSync(abs));
+    } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code ?? "EIO";
+        const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "EACCES" ? "permission denied" : code;
+        throw new DiagnosticError(code, `cannot read ${flag} file: ${why}`, { file: path, field: flag });
+    }
+}
+
+/** A certificate in PEM or DER (mfg_tool's load_cert_from_file accepts both). */
+export function readCertificate(cwd: string, path: string, flag: string): { der: Uint8Array; cert: Certificate } {
+    const raw = readBytes(cwd, path, flag);
+    let der = raw;
+    const text = Buffer.from(raw).toString("latin1");
+    if (text.includes("-----BEGIN")) {
+        const block = pemBlocks(text).find(b => b.label === "CERTIFICATE");
+        if (!block) throw new DiagnosticError("CHIP_ERROR_INVALID_ARGUMENT", `${flag}: no CERTIFICATE PEM block`, { file: path, field: flag });
+        der = block.der;
+    }
+    try {
+        return { der, cert: parseCertificate(der) };
+    } catch (e) {
+        if (e instanceof DiagnosticError) throw e.withContext({ file: path, field: flag });
+        throw e;
+    }
+}
+
+export function readKey(cwd: string, path: string, flag: string): P256Key {
+    try {
+        return loadPrivateKey(readBytes(cwd, path, flag), flag);
+    } catch (e) {
+        if (e instanceof DiagnosticError) throw e.withContext({ file: path });
+        throw e;
+    }
+}
+
+const ENCODINGS = new Set(["u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64", "string", "hex2bin", "base64", "binary"]);
+
+/** The --csv schema: `name,namespace,` switches namespace (chip-factory before the first), `key,type,encoding` rows. */
+export function readExtraSchema(cwd: string, path: string): ExtraSchemaRow[] {
+    const rows = parseCsv(Buffer.from(readBytes(cwd, path, "--csv")).toString("utf8"));
+    const out: ExtraSchemaRow[] = [];
+    let namespace = "chip-factory";
+    rows.forEach((r, i) => {
+        const ctx = { file: path, line: i + 1 };
+        if (r.every(f => f.trim() === "")) return;
+        if (r.includes("namespace")) {
+            namespace = r[0]!.trim();
+            if (namespace.length === 0 || Buffer.byteLength(namespace) > 15) throw new DiagnosticError("ESP_ERR_NVS_KEY_TOO_LONG", `namespace '${namespace}' must be 1..15 bytes`, { ...ctx, field: "key" });
+            return;
+        }
+        const [key = "", type = "", encoding = ""] = r.map(f => f.trim());
+        if (key.length === 0 || Buffer.byteLength(key) > 15) throw new DiagnosticError("ESP_ERR_NVS_KEY_TOO_LONG", `key '${key}' must be 1..15 bytes`, { ...ctx, field: "key" });
+        if (type !== "data" && type !== "file") throw new DiagnosticError("ESP_ERR_NOT_SUPPORTED", `type '${type}' of key '${key}' must be data or file`, { ...ctx, field: "type" });
+        if (!ENCODINGS.has(encoding)) throw new DiagnosticError("ESP_ERR_NOT_SUPPORTED", `encoding '${encoding}' of key '${key}' is not one of ${[...ENCODINGS].join(", ")}`, { ...ctx, field: "encoding" });
+        out.push({ namespace, key, type, encoding });
+    });
+    return out;
+}
+
+/** The --mcsv values: a header of keys, one row per device. */
+export function readMasterValues(cwd: string, path: string, schema: readonly ExtraSchemaRow[]): Array<Record<string, string>> {
+    const rows = parseCsv(Buffer.from(readBytes(cwd, path, "--mcsv")).toString("utf8"));
+    if (rows.length < 2) throw new DiagnosticError("CHIP_ERROR_INVALID_ARGUMENT", "--mcsv needs a header row and at least one device row", { file: path });
+    const header = rows[0]!.map(h => h.trim());
+    for (const s of schema) {
+        if (!header.includes(s.key)) throw new DiagnosticError("CHIP_ERROR_INVALID_ARGUMENT", `--mcsv has no column '${s.key}' declared in --csv`, { file: path, line: 1, field: s.key });
+    }
+    return rows.slice(1).map((r, i) => {
+        if (r.length !== header.length) {
+            throw new DiagnosticError("CHIP_ERROR_INVALID_ARGUMENT", `row has ${r.length} values for ${header.length} keys`, { file: path, line: i + 2 });
+        }
+        return Object.fromEntries(header.map((h, j) => [h, r[j]!]));
+    });
+}
