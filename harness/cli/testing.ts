@@ -3,6 +3,8 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
+// Absolute, so a test may run the CLI with a cwd outside the repo.
+const TSX = import.meta.resolve("tsx");
 
 export interface CliRun {
     code: number | null;
@@ -13,7 +15,7 @@ export interface CliRun {
 /** Runs `mfgsim ...args` (sources through tsx) and collects its output and exit code. */
 export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliRun> {
     return new Promise((resolvePromise, reject) => {
-        const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
+        const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], {
             cwd: options.cwd,
             env: { ...process.env, ...options.env },
             stdio: ["ignore", "pipe", "pipe"],
