@@ -106,7 +106,8 @@ export function decodeImageHeader(b: Uint8Array, at = 0): ImageHeader {
         minChipRevFull: v.getUint16(15, true),
         maxChipRevFull: v.getUint16(17, true),
         reserved: h.slice(19, 23),
-        hashAppended: h[23] === 1,
+        // the bootloader treats any non-zero byte as "hash appended" (esptool only writes 0 or 1)
+        hashAppended: h[23] !== 0,
     };
 }
 

@@ -295,7 +295,7 @@ export function buildAppImage(o: BuildAppImageOptions): Uint8Array {
 
 /** Header + segments → image with padding, checksum and (if the header says so) the appended SHA-256. */
 export function assembleImage(header: Uint8Array, segments: Array<{ loadAddr: number; data: Uint8Array }>): Uint8Array {
-    const hashAppended = header[23] === 1;
+    const hashAppended = header[23] !== 0;
     const total = imageLengthOf(segments, hashAppended);
     const out = new Uint8Array(total);
     out.set(header, 0);
