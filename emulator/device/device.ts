@@ -10,7 +10,7 @@
  *   the node is created, so matter.js's built-in test credentials can never be used.
  * - A per-node root Environment with a loopback-only Network (no mDNS on any interface) and the given storage.
  */
-import { CommissioningServer, Crypto, Endpoint, Logger, PrivateKey, ServerNode } from "@matter/main";
+import { CommissioningServer, Endpoint, Logger, PrivateKey, ServerNode } from "@matter/main";
 import { AdministratorCommissioningServer } from "@matter/main/behaviors/administrator-commissioning";
 
 import { OnOffLightDevice } from "@matter/main/devices/on-off-light";
@@ -99,6 +99,8 @@ export interface RunningDevice {
     readonly port: number;
     readonly timings: DeviceTimings;
     readonly credentials: CheckedCredentials;
+    /** What the device would put in its _matterc._udp TXT records (for the harness's discovery registry). */
+    readonly advertisement: { discriminator: number; vendorId: number; productId: number };
     /** Number of fabrics the device is commissioned into. */
     readonly commissionedFabrics: number;
     /** Go offline and release sockets, timers and storage (storage content stays). */
@@ -127,9 +129,6 @@ export async function startDevice(options: DeviceOptions): Promise<RunningDevice
 
     const environment = createNodeEnvironment(id, { storage: options.storage });
     environment.set(FactoryPaseVerifier, new FactoryPaseVerifier(Uint8Array.from(fd.verifier), Uint8Array.from(fd.salt), fd.iterationCount));
-
-    const crypto = environment.get(Crypto);
-    void crypto;
 
     const basicInformation: Record<string, unknown> = {
         vendorId: fd.vendorId,
@@ -202,6 +201,7 @@ export async function startDevice(options: DeviceOptions): Promise<RunningDevice
         port,
         timings,
         credentials,
+        advertisement: { discriminator: fd.discriminator, vendorId: fd.vendorId, productId: fd.productId },
         get commissionedFabrics() {
             return node.state.operationalCredentials.commissionedFabrics;
         },

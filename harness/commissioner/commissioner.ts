@@ -116,11 +116,15 @@ export class Commissioner {
         return this.#fabric.addressOf(NodeId(nodeId));
     }
 
-    #useRegistry(address: PeerAddress) {
+    /** Points matter.js at the registry's address; returns true when it moved (device restarted elsewhere). */
+    #useRegistry(address: PeerAddress): boolean {
         const target = this.registry.resolveOperational(this.fabricId, BigInt(address.nodeId));
-        if (target !== undefined) {
-            this.#node.env.get(PeerSet).for(address).descriptor.operationalAddress = { type: "udp", ip: target.ip, port: target.port };
-        }
+        if (target === undefined) return false;
+        const descriptor = this.#node.env.get(PeerSet).for(address).descriptor;
+        const current = descriptor.operationalAddress;
+        const moved = current !== undefined && (current.ip !== target.ip || current.port !== target.port);
+        descriptor.operationalAddress = { type: "udp", ip: target.ip, port: target.port };
+        return moved;
     }
 
     async commission(request: CommissionRequest): Promise<CommissionResult> {
@@ -232,8 +236,12 @@ export class Commissioner {
     /** Reads Basic Information (endpoint 0) over CASE; the address comes from the registry. */
     async readBasicInformation(nodeId: bigint): Promise<BasicInformationSnapshot> {
         const address = this.#peerAddress(nodeId);
-        this.#useRegistry(address);
         const peer = this.#node.env.get(PeerSet).for(address);
+        if (this.#useRegistry(address)) {
+            // The device restarted on another port: sessions to the old address are dead, drop them now instead of
+            // letting MRP retransmit into the void.
+            await peer.disconnect(new Error("operational address changed"));
+        }
         await peer.connect({ connectionTimeout: Seconds(10) } as never);
         const interaction = new ClientInteraction({ environment: this.#node.env, exchangeProvider: peer.exchangeProvider, address });
         const out: Record<string, unknown> = {};
@@ -255,7 +263,7 @@ export class Commissioner {
 
     /** Drops the CASE session(s) to a node (e.g. before its device restarts), keeping the fabric record. */
     async disconnect(nodeId: bigint): Promise<void> {
-        await this.#node.env.get(PeerSet).get(this.#peerAddress(nodeId))?.disconnect();
+        await this.#node.env.get(PeerSet).get(this.#peerAddress(nodeId))?.disconnect(new Error("disconnected by harness"));
     }
 
     close(): Promise<void> {
