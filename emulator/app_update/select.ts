@@ -202,8 +202,8 @@ export function setBootPartitionWrites(
     if (active !== -1) {
         const seq = entries[active].seq >>> 0;
         const base = (target + 1) % n;
-        let i = 0;
-        while (seq > base + i * n) i++;
+        // esp_rewrite_ota_data: `while (seq > base + i * n) i++;` — solved directly (same uint32 result).
+        const i = seq > base ? Math.ceil((seq - base) / n) : 0;
         next = active === 0 ? 1 : 0;
         newSeq = (base + i * n) >>> 0;
     } else {
