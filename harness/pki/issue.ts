@@ -112,6 +112,16 @@ function keyUsageBits(mask: number): Uint8Array {
     return bitString(Uint8Array.from(bytes), unused);
 }
 
+const skidCache = new WeakMap<object, Uint8Array>();
+function issuerSkid(issuer: { cert: Certificate; key: P256Key }): Uint8Array {
+    let s = skidCache.get(issuer);
+    if (!s) {
+        s = skidOf(issuer.cert) ?? keyIdentifier(issuer.key.publicKey);
+        skidCache.set(issuer, s);
+    }
+    return s;
+}
+
 /** Issues one certificate. */
 export function issueCertificate(o: IssueOptions): IssuedCertificate {
     checkId(o.vid, "vid");
@@ -130,7 +140,7 @@ export function issueCertificate(o: IssueOptions): IssuedCertificate {
     const issuerName = o.issuer ? o.issuer.cert.subjectDer : subject;
     const signer = o.issuer?.key ?? key;
     const skid = ov.skid === undefined ? keyIdentifier(key.publicKey) : ov.skid;
-    const akid = ov.akid === undefined ? (o.issuer ? (skidOf(o.issuer.cert) ?? keyIdentifier(o.issuer.key.publicKey)) : skid) : ov.akid;
+    const akid = ov.akid === undefined ? (o.issuer ? issuerSkid(o.issuer) : skid) : ov.akid;
 
     let serial = o.serial;
     if (serial === undefined) {
@@ -176,7 +186,18 @@ export function issueCertificate(o: IssueOptions): IssuedCertificate {
     );
     const signature = signDer(signer, tbs, o.rng !== undefined);
     const der = seq(tbs, sigAlg, bitString(signature));
-    return { der, pem: pem("CERTIFICATE", der), key, cert: parseCertificate(der) };
+    let parsed: Certificate | undefined;
+    let pemText: string | undefined;
+    // parsed and PEM forms are computed on first use: a mass-production worker often needs only the DER
+    return {
+        der, key,
+        get pem() {
+            return (pemText ??= pem("CERTIFICATE", der));
+        },
+        get cert() {
+            return (parsed ??= parseCertificate(der));
+        },
+    };
 }
 
 export const issuePaa = (o: Omit<IssueOptions, "kind" | "issuer">): IssuedCertificate => issueCertificate({ commonName: "mfgsim Test PAA", ...o, kind: "PAA" });

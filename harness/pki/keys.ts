@@ -68,11 +68,13 @@ export function keyFromScalar(d: Uint8Array): P256Key {
 /** A fresh random key (Node's generator: ≈ 10× faster than going through a scalar). */
 export function generateKey(): P256Key {
     const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    // SEC1 DER of a P-256 key has a fixed layout: 30 77 02 01 01 04 20 <d:32> a0 0a <oid> a1 44 03 42 00 <Q:65>
+    const der = privateKey.export({ format: "der", type: "sec1" });
+    if (der.length === 121 && der[5] === 0x04 && der[6] === 0x20) {
+        return { privateKey: new Uint8Array(der.subarray(7, 39)), publicKey: new Uint8Array(der.subarray(56)), keyObject: privateKey };
+    }
     const jwk = privateKey.export({ format: "jwk" });
-    const d = b64u(jwk.d!);
-    const x = b64u(jwk.x!);
-    const y = b64u(jwk.y!);
-    return { privateKey: d, publicKey: concat(Uint8Array.of(4), x, y), keyObject: privateKey };
+    return { privateKey: b64u(jwk.d!), publicKey: concat(Uint8Array.of(4), b64u(jwk.x!), b64u(jwk.y!)), keyObject: privateKey };
 }
 
 function b64u(s: string): Uint8Array {
@@ -133,12 +135,21 @@ function leftPad(d: Uint8Array, what: string): Uint8Array {
 }
 
 /** Node KeyObject for a 65-byte public point (throws KeyFormatError when the point is not on P-256). */
+const keyCache = new Map<string, KeyObject>();
+
 export function publicKeyObject(point: Uint8Array): KeyObject {
+    const id = Buffer.from(point).toString("hex");
+    const hit = keyCache.get(id);
+    if (hit) return hit;
+    let k: KeyObject;
     try {
-        return createPublicKey({ key: Buffer.from(spkiFromPoint(point)), format: "der", type: "spki" });
+        k = createPublicKey({ key: Buffer.from(spkiFromPoint(point)), format: "der", type: "spki" });
     } catch (e) {
         throw new KeyFormatError("CHIP_ERROR_INVALID_PUBLIC_KEY", `not a valid P-256 public key: ${(e as Error).message}`, { field: "publicKey" });
     }
+    if (keyCache.size >= 4096) keyCache.delete(keyCache.keys().next().value!);
+    keyCache.set(id, k);
+    return k;
 }
 
 /** ECDSA-SHA256, DER signature. `deterministic` uses RFC 6979 (reproducible bytes), otherwise OpenSSL's random k. */

@@ -39,6 +39,11 @@ export interface VerifyOptions {
     allowTestKeys?: boolean;
     /** Accept provisional CDs (certification_type 1) signed by a test key. Default true (only official CDs are refused). */
     allowTestKeyForProvisional?: boolean;
+    /**
+     * Skip the attestation signature check (step 4) — for `attest verify` without --dac-key, where no device
+     * key is available to sign the elements. Never set by a commissioner.
+     */
+    skipAttestationSignature?: boolean;
     /** Current time (default: the system clock). */
     now?: Date | (() => Date);
 }
@@ -285,9 +290,9 @@ function run(input: AttestationInput, trust: TrustStore, options: VerifyOptions,
     if (paiIds.pid !== undefined && paiIds.pid !== dacIds.pid) stop("DacProductIdMismatch", `DAC PID ${x4(dacIds.pid)} ≠ PAI PID ${x4(paiIds.pid)}`);
 
     // 4. attestation signature
-    if (input.signature.length > 64) stop("AttestationSignatureInvalidFormat", `attestation signature is ${input.signature.length} bytes, a raw P-256 signature is 64 (r‖s)`);
+    if (!options.skipAttestationSignature && input.signature.length > 64) stop("AttestationSignatureInvalidFormat", `attestation signature is ${input.signature.length} bytes, a raw P-256 signature is 64 (r‖s)`);
     const dacKey = publicKeyObject(dac.publicKey);
-    if (input.signature.length !== 64 || !verifySignature(dacKey, concat(input.attestationElements, input.attestationChallenge), input.signature, "ieee-p1363")) {
+    if (!options.skipAttestationSignature && (input.signature.length !== 64 || !verifySignature(dacKey, concat(input.attestationElements, input.attestationChallenge), input.signature, "ieee-p1363"))) {
         stop("AttestationSignatureInvalid", input.signature.length !== 64
             ? `attestation signature is ${input.signature.length} bytes, must be 64 (r‖s)`
             : "attestation signature over attestation_elements ‖ attestation_challenge does not verify with the DAC public key (wrong DAC key, elements or challenge)");
