@@ -93,7 +93,12 @@ export class Commissioner {
         const node = await ServerNode.create(ServerNode.RootEndpoint.with(ControllerBehavior), {
             id: "mfgsim-commissioner",
             environment,
-            network: { port: 0, listeningAddressIpv4: "127.0.0.1", listeningAddressIpv6: "::1", ble: false },
+            network: {
+                port: 0, listeningAddressIpv4: "127.0.0.1", listeningAddressIpv6: "::1", ble: false,
+                // Peers are on loopback: no 100 ms inter-exchange throttle / 1.5 s MRP padding of the "conservative"
+                // profile matter.js uses for peers of unknown medium.
+                profiles: { unknown: { exchanges: 200, delay: 0, additionalMrpDelay: 0 } },
+            },
             controller: { adminFabricLabel: options.fabricLabel ?? "mfgsim", ip: false, ble: false },
             commissioning: { enabled: false },
             basicInformation: {
@@ -243,7 +248,8 @@ export class Commissioner {
             await peer.disconnect(new Error("operational address changed"));
         }
         await peer.connect({ connectionTimeout: Seconds(10) } as never);
-        const interaction = new ClientInteraction({ environment: this.#node.env, exchangeProvider: peer.exchangeProvider, address });
+        // "fast" profile: loopback peers need no 100 ms inter-exchange throttle of the "conservative" default.
+        const interaction = new ClientInteraction({ environment: this.#node.env, exchangeProvider: peer.exchangeProvider, address, network: "fast" });
         const out: Record<string, unknown> = {};
         try {
             const request = Read(Read.Attribute({ endpoint: EndpointNumber(0), cluster: BasicInformation, attributes: [...BASIC_INFORMATION_ATTRIBUTES] } as never));
