@@ -15,7 +15,8 @@ export interface CommandResult {
 }
 
 export interface GlobalOptions {
-    json?: boolean;
+    /** true: print the JSON document on stdout. A string (gate/run `--json F`): the document goes to that file instead. */
+    json?: boolean | string;
 }
 
 /** The program name used as the prefix of error lines, set by main.ts. */
@@ -34,7 +35,7 @@ export function action<A extends unknown[], O extends GlobalOptions>(
         const positional = raw.slice(0, -2) as A;
         try {
             const result = await impl(...positional, opts);
-            if (opts.json) process.stdout.write(JSON.stringify(result.json, null, 2) + "\n");
+            if (opts.json === true) process.stdout.write(JSON.stringify(result.json, null, 2) + "\n");
             else if (result.text) process.stdout.write(result.text.endsWith("\n") ? result.text : result.text + "\n");
             process.exitCode = result.exitCode ?? 0;
         } catch (e) {

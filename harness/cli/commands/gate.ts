@@ -1,4 +1,74 @@
 import type { Command } from "commander";
+import { action } from "../action.js";
+import { intIn } from "../args.js";
 
-/** `mfgsim gate`: not implemented yet (see the issues). */
-export function register(_program: Command): void {}
+/** `mfgsim gate`: boot and commission every device of a batch; exit 1 if any device fails. */
+export function register(program: Command): void {
+    program
+        .command("gate")
+        .description(
+            "for every device: mount its partition (and keys), boot the virtual device, commission it from its onboarding code " +
+                "with a strict commissioner, verify attestation, compare Basic Information; exit 1 if any device fails",
+        )
+        .argument("<dirs...>", "mfg_tool/mfgsim output directory (out/ or out/<vid>_<pid>/) or device directories")
+        .requiredOption("--paa-store <dir>", "trusted PAA certificates (DER or PEM files)")
+        .option("--cd-signers <dir>", "extra Certification Declaration signer certificates")
+        .option("--allow-test-keys", "accept CDs signed by test keys (development batches, the demo)")
+        .option("--ota <image.ota>", "also perform a Matter OTA update with this image (not implemented yet)")
+        .option("--junit <file>", "write a JUnit XML report")
+        .option("--html <file>", "write an HTML report")
+        .option("--json [file]", "write the result document to <file>; without a file, print it on stdout")
+        .option("--jobs <n>", "devices checked concurrently", intIn(1, 64, "--jobs"), 2)
+        .option("--shard <k/n>", "check only the k-th of n deterministic slices of the devices")
+        .action(
+            action("gate", async (dirs: string[], opts: GateCliOptions) => {
+                const { parseShard, runGate } = await import("../../gate/index.js");
+                const { writeReports } = await import("../../../reports/index.js");
+                const { DiagnosticError } = await import("../../../emulator/esp_common/err.js");
+                if (opts.ota) throw new DiagnosticError("CHIP_ERROR_NOT_IMPLEMENTED", "gate --ota is not implemented yet", { field: "--ota" });
+                const shard = opts.shard ? parseShard(opts.shard) : undefined;
+                const progress = !opts.json || typeof opts.json === "string";
+                const result = await runGate(dirs, {
+                    paaStore: opts.paaStore,
+                    cdSigners: opts.cdSigners,
+                    allowTestKeys: opts.allowTestKeys,
+                    jobs: opts.jobs,
+                    shard,
+                    onDevice: progress
+                        ? (d, done, total) => process.stderr.write(`[${done}/${total}] ${d.status.toUpperCase()} ${d.id}${firstFailure(d)}\n`)
+                        : undefined,
+                });
+                await writeReports(result, {
+                    json: typeof opts.json === "string" ? opts.json : undefined,
+                    junit: opts.junit,
+                    html: opts.html,
+                }, "mfgsim gate");
+                return { json: result, text: summaryText(result), exitCode: result.summary.failed > 0 ? 1 : 0 };
+            }),
+        );
+}
+
+interface GateCliOptions {
+    paaStore: string;
+    cdSigners?: string;
+    allowTestKeys?: boolean;
+    ota?: string;
+    junit?: string;
+    html?: string;
+    json?: boolean | string;
+    jobs: number;
+    shard?: string;
+}
+
+type Device = { checks: Array<{ name: string; status: string; detail: string }> };
+
+function firstFailure(d: Device): string {
+    const f = d.checks.find(c => c.status === "fail");
+    return f ? ` — ${f.name}: ${f.detail}` : "";
+}
+
+export function summaryText(r: { summary: { total: number; passed: number; failed: number }; durationMs: number; devices: Array<Device & { id: string; status: string }> }): string {
+    const lines = r.devices.map(d => `${d.status === "pass" ? "PASS" : "FAIL"}  ${d.id}${firstFailure(d)}`);
+    lines.push(`${r.summary.total} devices: ${r.summary.passed} passed, ${r.summary.failed} failed (${(r.durationMs / 1000).toFixed(1)} s)`);
+    return lines.join("\n");
+}

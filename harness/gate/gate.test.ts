@@ -1,0 +1,87 @@
+import { expect } from "chai";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { makeDemoBatch, type DemoBatch } from "../demo/batch.js";
+import { createTestPki } from "../pki/index.js";
+import { runCli } from "../cli/testing.js";
+import { discoverDevices, runGate, shardSlice } from "./index.js";
+
+describe("gate (real UDP on loopback)", function () {
+    this.timeout(120_000);
+    let dir: string;
+    let demo: DemoBatch;
+
+    before(async () => {
+        dir = await mkdtemp(join(tmpdir(), "mfgsim-gate-"));
+        demo = await makeDemoBatch({ dir, count: 3, iterationCount: 1000, encrypt: true, seed: "gate-test" });
+    });
+    after(async () => {
+        await rm(dir, { recursive: true, force: true });
+    });
+
+    it("passes every device of a good batch: partition, factory data, label, boot, PASE, attestation, CD, NOC, CASE, Basic Information", async () => {
+        const result = await runGate([demo.outdir], { paaStore: demo.paaStore, cdSigners: demo.cdSigners, allowTestKeys: true, jobs: 2 });
+        expect(result.summary).to.deep.equal({ total: 3, passed: 3, failed: 0 });
+        const names = result.devices[0]!.checks.map(c => c.name);
+        expect(names).to.include.members(["nvs.mount", "factory.read", "onboarding", "boot", "pase", "attestation", "cd", "noc", "case", "basic-information"]);
+        for (const d of result.devices) {
+            expect(d.checks.filter(c => c.status !== "pass"), JSON.stringify(d.checks)).to.deep.equal([]);
+            expect(d.vendorId).to.equal(0xfff1);
+            expect(d.serialNumber).to.be.a("string").and.not.equal("");
+        }
+    });
+
+    it("fails attestation with PaaNotFound when the commissioner does not trust the batch's PAA", async () => {
+        const other = createTestPki({ vid: 0xfff1, pid: 0x8000 });
+        const store = join(dir, "other-paa");
+        await mkdir(store, { recursive: true });
+        await writeFile(join(store, "PAA.pem"), other.paa.pem);
+        const [first] = discoverDevices([demo.outdir]);
+        const result = await runGate([first!.dir], { paaStore: store, cdSigners: demo.cdSigners, allowTestKeys: true });
+        const check = result.devices[0]!.checks.find(c => c.name === "attestation")!;
+        expect(check.status).to.equal("fail");
+        expect(check.detail).to.match(/^PaaNotFound/);
+        expect(result.devices[0]!.checks.find(c => c.name === "noc")!.status).to.not.equal("pass");
+    });
+
+    it("refuses the test-signed CD unless test keys are allowed", async () => {
+        const [first] = discoverDevices([demo.outdir]);
+        const result = await runGate([first!.dir], { paaStore: demo.paaStore, cdSigners: demo.cdSigners, allowTestKeys: false });
+        const cd = result.devices[0]!.checks.find(c => c.name === "cd")!;
+        expect(cd.status, JSON.stringify(result.devices[0]!.checks)).to.equal("fail");
+        expect(cd.detail).to.match(/^CertificationDeclarationNoCertificateFound/);
+    });
+
+    it("reports a wrong partition (another device's keys partition) as ESP_ERR_NVS_NOT_FOUND at factory.read", async () => {
+        const [a, b] = discoverDevices([demo.outdir]);
+        const dev = join(dir, "swapped", a!.id);
+        await cp(a!.dir, dev, { recursive: true });
+        await cp(b!.keysPartition!, join(dev, `${a!.id}-keys-partition.bin`));
+        const result = await runGate([dev], { paaStore: demo.paaStore, allowTestKeys: true });
+        const failed = result.devices[0]!.checks.find(c => c.status === "fail")!;
+        expect(failed.name).to.equal("nvs.mount");
+        expect(failed.detail).to.match(/ESP_ERR_NVS_NOT_FOUND/);
+    });
+
+    it("shards are disjoint and cover the batch", () => {
+        const all = discoverDevices([demo.outdir]);
+        const parts = [1, 2].map(k => shardSlice(all, { k, n: 2 }).map(d => d.id));
+        expect([...parts[0]!, ...parts[1]!].sort()).to.deep.equal(all.map(d => d.id).sort());
+        expect(parts[0]!.filter(id => parts[1]!.includes(id))).to.deep.equal([]);
+    });
+
+    it("CLI: gate --json F --junit F writes the reports, exit 0; a missing directory exits 2 with one line", async () => {
+        const [first] = discoverDevices([demo.outdir]);
+        const json = join(dir, "r.json");
+        const junit = join(dir, "r.xml");
+        const ok = await runCli(["gate", first!.dir, "--paa-store", demo.paaStore, "--cd-signers", demo.cdSigners, "--allow-test-keys", "--json", json, "--junit", junit]);
+        expect(ok.code, ok.stderr).to.equal(0);
+        expect(JSON.parse(await readFile(json, "utf8")).summary).to.deep.equal({ total: 1, passed: 1, failed: 0 });
+        expect(await readFile(junit, "utf8")).to.contain('<testcase classname="' + first!.id + '" name="attestation"');
+        const bad = await runCli(["gate", join(dir, "nope"), "--paa-store", demo.paaStore]);
+        expect(bad.code).to.equal(2);
+        expect(bad.stderr.trim().split("\n")).to.have.length(1);
+    });
+});
+

@@ -1,0 +1,3 @@
+export * from "./discover.js";
+export * from "./gate.js";
+export * from "./run.js";
