@@ -11,7 +11,8 @@ import { encodeSecureCert, matterSecureCertEntries } from "../../emulator/esp_se
 import { encodeNvsKeys, generateImage, resolveNvsRows, type NvsCsvRow, type NvsKeys } from "../../emulator/nvs/index.js";
 import { generateOnboardingCodes } from "../onboarding/index.js";
 import { issueDac } from "../pki/issue.js";
-import { type P256Key, SeededRng, generateKey, keyFromScalar, pem, pkcs8Der, sec1Der } from "../pki/keys.js";
+import { type P256Key, SeededRng, keyFromScalar, pem, pkcs8Der, sec1Der } from "../pki/keys.js";
+import { encryptNvsImage, fastKey } from "./fastcrypto.js";
 import { type Certificate, parseCertificate, skidOf } from "../pki/x509.js";
 import { csvDocument } from "./csvfmt.js";
 import { factoryRows, partitionCsvRows, type DacFiles, type FactoryRow } from "./factory.js";
@@ -179,13 +180,15 @@ export function buildDevice(ctx: BatchContext, prep: Prepared, index: number): B
     let dacKey: P256Key | undefined;
     let dacDer: Uint8Array | undefined;
     let dacPem: string | undefined;
+    let dacSkid: Uint8Array | undefined;
     if (prep.pai) {
         if (prep.dacGiven) {
             dacKey = prep.dacGiven.key;
             dacDer = prep.dacGiven.der;
             dacPem = pem("CERTIFICATE", dacDer);
+            dacSkid = skidOf(parseCertificate(dacDer));
         } else {
-            dacKey = rng.seeded ? keyFromScalar(seededScalar(rng, "dac-key")) : generateKey();
+            dacKey = rng.seeded ? fastKey(seededScalar(rng, "dac-key")) : fastKey();
             const issued = issueDac({
                 key: dacKey,
                 issuer: { cert: prep.pai.cert, key: prep.pai.key },
@@ -198,6 +201,7 @@ export function buildDevice(ctx: BatchContext, prep: Prepared, index: number): B
             });
             dacDer = issued.der;
             dacPem = issued.pem;
+            dacSkid = skidOf(issued.cert);
         }
         const pkcs8 = pkcs8Der(dacKey);
         const sec1 = sec1Der(dacKey);
@@ -302,7 +306,7 @@ export function buildDevice(ctx: BatchContext, prep: Prepared, index: number): B
         }
     }
 
-    const skid = dacDer ? skidOf(parseCertificate(dacDer)) : undefined;
+    const skid = dacSkid;
     const record: ManifestRecord = {
         index,
         id: uuid,
@@ -353,7 +357,8 @@ export function nvsImage(rows: readonly FactoryRow[], size: number, keys?: NvsKe
             return b;
         },
     });
-    return generateImage(items, { size, ...(keys ? { keys } : {}) }).image;
+    const plain = generateImage(items, { size }).image;
+    return keys ? encryptNvsImage(plain, keys) : plain;
 }
 
 function writeOne(path: string, data: Uint8Array | string, mode: number): void {

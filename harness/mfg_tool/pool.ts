@@ -3,6 +3,9 @@
  * the TypeScript sources (tests, `MFGSIM_SOURCE=1`) the workers load worker.ts through tsx; from the build,
  * worker.js directly. `jobs = 1` runs in the calling thread.
  */
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { buildDevice, closeJournal, openJournal, prepare, writeDevice, type BatchContext, type DeviceJournal } from "./device.js";
@@ -21,7 +24,9 @@ export function reviveError(e: WorkerError): Error {
 function spawnWorker(ctx: BatchContext): Worker {
     const self = import.meta.url;
     if (!self.endsWith(".ts")) return new Worker(new URL("./worker.js", self), { workerData: { ctx } });
-    const api = import.meta.resolve("tsx/esm/api");
+    // tsx's ESM API (package export "tsx/esm/api", import condition), found from here whether tsx loaded us as ESM or CJS
+    const tsxDir = dirname(createRequire(fileURLToPath(self)).resolve("tsx/package.json"));
+    const api = pathToFileURL(join(tsxDir, "dist/esm/api/index.mjs")).href;
     const entry = new URL("./worker.ts", self).href;
     const boot = `import(${JSON.stringify(api)}).then(m => { m.register(); return import(${JSON.stringify(entry)}); })` +
         `.catch(e => { require("node:worker_threads").parentPort.postMessage({ type: "error", error: { diagnostic: false, code: "INTERNAL", message: String(e && e.stack || e), context: {}, exitCode: 2 } }); });`;

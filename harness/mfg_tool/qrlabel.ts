@@ -16,11 +16,13 @@ export interface QrMatrix {
 
 /** Encodes `text` (version ≥ 2 like mfg_tool, EC level M; larger versions when the text needs them). */
 export function qrMatrix(text: string): QrMatrix {
+    // Matter QR payloads ("MT:" + base38) are all QR alphanumeric characters: one segment, no segmentation search
+    const data: string | QRCode.QRCodeSegment[] = /^[0-9A-Z $%*+\-./:]*$/.test(text) ? [{ data: text, mode: "alphanumeric" }] : text;
     let qr: QRCode.QRCode;
     try {
-        qr = QRCode.create(text, { errorCorrectionLevel: "M", version: 2 });
+        qr = QRCode.create(data, { errorCorrectionLevel: "M", version: 2 });
     } catch {
-        qr = QRCode.create(text, { errorCorrectionLevel: "M" });
+        qr = QRCode.create(data, { errorCorrectionLevel: "M" });
     }
     const size = qr.modules.size;
     const modules = new Uint8Array(size * size);

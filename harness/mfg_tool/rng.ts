@@ -20,7 +20,21 @@ export interface Rng {
 
 export function deviceRng(seed: Uint8Array | undefined, index: number): Rng {
     if (seed === undefined) {
-        return { seeded: false, bytes: (_purpose, n) => new Uint8Array(randomBytes(n)) };
+        // one OS draw per device, served in slices
+        let pool = randomBytes(256);
+        let pos = 0;
+        return {
+            seeded: false,
+            bytes: (_purpose, n) => {
+                if (pos + n > pool.length) {
+                    pool = randomBytes(Math.max(256, n));
+                    pos = 0;
+                }
+                const out = new Uint8Array(pool.subarray(pos, pos + n));
+                pos += n;
+                return out;
+            },
+        };
     }
     const ikm = Buffer.from(seed);
     return {
