@@ -1,0 +1,81 @@
+import { expect } from "chai";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli } from "../cli/testing.js";
+import { REPO_ROOT } from "../../emulator/testing/vectors.js";
+import { decodeQrCode } from "../onboarding/qr.js";
+import { pem, pkcs8Der } from "../pki/keys.js";
+import { createTestPki } from "../pki/testpki.js";
+import { parseCertificate } from "../pki/x509.js";
+
+const dir = mkdtempSync(join(tmpdir(), "mfgsim-gen-cli-"));
+const pki = createTestPki({ vid: 0xfff2, pid: 0x8001, seed: "cli" });
+const paiPem = join(dir, "pai.pem");
+const paiKey = join(dir, "pai-key.pem");
+const cd = join(dir, "cd.der");
+writeFileSync(paiPem, pki.pai.pem);
+writeFileSync(paiKey, pem("PRIVATE KEY", pkcs8Der(pki.pai.key)));
+writeFileSync(cd, pki.cd);
+const common = ["-v", "0xFFF2", "-p", "0x8001", "--iteration-count", "1000"];
+
+function expectUsageError(r: { code: number | null; stdout: string; stderr: string }, pattern: RegExp): void {
+    expect(r.code, r.stderr).to.equal(2);
+    expect(r.stdout).to.equal("");
+    const lines = r.stderr.trim().split("\n").filter(l => !l.startsWith("(add --help"));
+    expect(lines, r.stderr).to.have.length(1);
+    expect(lines[0]).to.match(pattern);
+    expect(r.stderr).not.to.match(/\n\s+at /);
+}
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("mfgsim generate (CLI)", function () {
+    this.timeout(60_000);
+
+    it("accepts mfg_tool's flags incl. -cd -lt -vf -cn -dm and prints one JSON document", async () => {
+        const out = join(dir, "ok");
+        const r = await runCli(
+            ["generate", ...common, "-n", "2", "--pai", "-c", paiPem, "-k", paiKey, "-cd", cd, "-lt", "3650", "-vf", "2024-02-03", "-cn", "Acme",
+                "-dm", "6", "-cf", "0", "--seed", "s1", "--mfg-date", "2024-06-01", "--locales", "en-US", "de-DE", "-e", "--outdir", out, "--json"],
+            { cwd: REPO_ROOT },
+        );
+        expect(r.code, r.stderr).to.equal(0);
+        const doc = JSON.parse(r.stdout) as { count: number; dir: string; manifest: string; devices: Array<{ id: string; qrCode: string }>; seeded: boolean };
+        expect(doc.count).to.equal(2);
+        expect(doc.seeded).to.equal(true);
+        expect(doc.dir).to.equal(join(out, "fff2_8001"));
+        expect(existsSync(doc.manifest)).to.equal(true);
+        expect(r.stderr).to.match(/warning: --seed/);
+        const d = doc.devices[0]!;
+        expect(decodeQrCode(d.qrCode)[0]!.discoveryCapabilities).to.equal(6);
+        const dac = parseCertificate(new Uint8Array(readFileSync(join(doc.dir, d.id, "internal/DAC_cert.der"))));
+        expect(dac.notBefore.toISOString()).to.equal("2024-02-03T00:00:00.000Z");
+        expect((dac.notAfter.getTime() - dac.notBefore.getTime()) / 86_400_000).to.equal(3650);
+        expect(dac.subject.find(a => a.oid === "2.5.4.3")?.text).to.equal(d.id);
+        expect(readFileSync(join(doc.dir, d.id, "internal/partition.csv"), "utf8")).to.include("mfg-date,data,string,20240601");
+    });
+
+    it("passcode 123456789 (accepted by mfg_tool) → exit 2, one line, nothing written", async () => {
+        const out = join(dir, "bad-pin");
+        const r = await runCli(["generate", ...common, "--passcode", "123456789", "--outdir", out], { cwd: REPO_ROOT });
+        expectUsageError(r, /passcode.*123456789/);
+        expect(existsSync(out)).to.equal(false);
+    });
+
+    it("--paa with --pai → exit 2", async () => {
+        const out = join(dir, "both");
+        const r = await runCli(["generate", ...common, "--paa", "--pai", "-c", paiPem, "-k", paiKey, "--outdir", out], { cwd: REPO_ROOT });
+        expectUsageError(r, /--paa and --pai/);
+        expect(existsSync(out)).to.equal(false);
+    });
+
+    it("--salt/--verifier that do not match --passcode → exit 2", async () => {
+        const out = join(dir, "mismatch");
+        const salt = Buffer.alloc(16, 1).toString("base64");
+        const verifier = Buffer.alloc(97, 2).toString("base64");
+        const r = await runCli(["generate", ...common, "--passcode", "20202021", "--salt", salt, "--verifier", verifier, "--outdir", out], { cwd: REPO_ROOT });
+        expectUsageError(r, /--verifier does not match/);
+        expect(existsSync(out)).to.equal(false);
+    });
+});
