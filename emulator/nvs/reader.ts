@@ -8,8 +8,11 @@
  *
  * Rules: pages ordered by sequence number; a bad header CRC or an unknown state → page CORRUPT (skipped); a
  * CRC-valid page whose version byte is below 0xFE (a newer format) → ESP_ERR_NVS_NEW_VERSION_FOUND; an entry
- * with a bad CRC or an inconsistent span is treated as erased; lookups by (namespace, key), the latest item
- * winning; wrong type → ESP_ERR_NVS_TYPE_MISMATCH; missing → ESP_ERR_NVS_NOT_FOUND; payload CRC mismatch →
+ * with a bad CRC or an inconsistent span is treated as erased; lookups by (namespace, key) follow
+ * Storage::findItem: the first page in sequence order holding the key wins (the first entry within a page), except
+ * that loading the ACTIVE page erases an earlier duplicate on that page (the later one wins there) and a
+ * read-write mount erases the older duplicate of the last item of the last page (PageManager::load: the power
+ * loss between writing a new value and erasing the old one); wrong type → ESP_ERR_NVS_TYPE_MISMATCH; missing → ESP_ERR_NVS_NOT_FOUND; payload CRC mismatch →
  * ESP_ERR_NVS_NOT_FOUND; get_blob tries the blob_index (multi-page) then a v1 blob; blob_data without an index is
  * ignored; a read-write mount needs a free page (uninitialised, or corrupt — the device erases those) else
  * ESP_ERR_NVS_NO_FREE_PAGES. With XTS keys every entry is decrypted before its CRC is checked, so wrong keys
@@ -123,7 +126,7 @@ export class NvsStorage {
                 { file: options.file, offset: Math.max(0, Math.floor(size / PAGE_SIZE) * PAGE_SIZE) },
             );
         }
-        const valid: Array<{ index: number; seq: number }> = [];
+        const valid: Array<{ index: number; seq: number; active: boolean }> = [];
         let free = 0;
         for (let p = 0; p < size / PAGE_SIZE; p++) {
             const base = p * PAGE_SIZE;
@@ -146,7 +149,7 @@ export class NvsStorage {
             }
             const info: NvsPageInfo = { index: p, state, seq: h.seq, version: h.version, crcOk: h.crcOk };
             if (state === "ACTIVE" || state === "FULL" || state === "FREEING") {
-                valid.push({ index: p, seq: h.seq });
+                valid.push({ index: p, seq: h.seq, active: state === "ACTIVE" });
                 const bitmap = source.read(base + BITMAP_OFFSET, 32);
                 let written = 0;
                 for (let i = 0; i < ENTRIES_PER_PAGE; i++) if (bitmapState(bitmap, i) === EntryState.WRITTEN) written++;
@@ -166,7 +169,13 @@ export class NvsStorage {
         }
         valid.sort((a, b) => a.seq - b.seq || a.index - b.index);
         let order = 0;
-        for (const { index } of valid) order = this.loadPage(index, order);
+        let last: LoadedItem[] = [];
+        for (const { index, active } of valid) {
+            const before = order;
+            order = this.loadPage(index, order, active);
+            last = this.itemsFrom(before);
+        }
+        if (options.readOnly === false && last.length > 0) this.eraseDuplicateOfLast(last);
     }
 
     static mount(source: FlashSource | Uint8Array, options: MountOptions = {}): NvsStorage {
@@ -180,7 +189,26 @@ export class NvsStorage {
         return this.options.keys ? decryptEntry(this.options.keys, offset, raw) : raw;
     }
 
-    private loadPage(p: number, order: number): number {
+    /** Items (namespace entries excluded) loaded with order ≥ `from`, i.e. those of the last page loaded. */
+    private itemsFrom(from: number): LoadedItem[] {
+        const out: LoadedItem[] = [];
+        for (const list of this.byKey.values()) for (const li of list) if (li.order >= from) out.push(li);
+        return out.sort((a, b) => a.order - b.order);
+    }
+
+    /** PageManager::load: the last item of the last page removes its duplicate (same type) from an earlier page. */
+    private eraseDuplicateOfLast(lastPage: LoadedItem[]): void {
+        const last = lastPage[lastPage.length - 1]!;
+        const list = this.byKey.get(mapKey(last.item.nsIndex, last.item.keyRaw));
+        if (!list) return;
+        const firstPageOrder = lastPage[0]!.order;
+        const same = (t: number) => list.findIndex(li => li.order < firstPageOrder && li.item.chunkIndex === last.item.chunkIndex && li.item.type === t);
+        let i = same(last.item.type);
+        if (i < 0 && last.item.type === ItemType.BLOB_IDX) i = same(ItemType.BLOB);
+        if (i >= 0) list.splice(i, 1);
+    }
+
+    private loadPage(p: number, order: number, active = false): number {
         const base = p * PAGE_SIZE;
         const bitmap = this.source.read(base + BITMAP_OFFSET, 32);
         let i = 0;
@@ -207,8 +235,14 @@ export class NvsStorage {
             } else if (item.nsIndex !== 0xff) {
                 const k = mapKey(item.nsIndex, item.keyRaw);
                 const list = this.byKey.get(k);
-                if (list) list.push(loaded);
-                else this.byKey.set(k, [loaded]);
+                if (list) {
+                    if (active) {
+                        // Page::mLoadEntryTable: an earlier item with the same (ns, key, chunk) on the ACTIVE page is erased
+                        const dup = list.findIndex(li => li.offset >= base && li.offset < base + PAGE_SIZE && li.item.chunkIndex === item.chunkIndex);
+                        if (dup >= 0) list.splice(dup, 1);
+                    }
+                    list.push(loaded);
+                } else this.byKey.set(k, [loaded]);
             }
             i += item.span;
         }
@@ -260,10 +294,10 @@ export class NvsStorage {
         return new EspError("ESP_ERR_NVS_NOT_FOUND", `${namespace}/${key}: ${why}`, { file: this.options.file, offset });
     }
 
-    /** The latest item of (ns, key) other than blob_data: what decides the key's type. */
+    /** The first item (device order) of (ns, key) other than blob_data: what decides the key's type. */
     private primary(namespace: string, key: string): LoadedItem {
         const { items } = this.lookup(namespace, key);
-        const p = latest(items.filter(i => i.item.type !== ItemType.BLOB_DATA));
+        const p = first(items.filter(i => i.item.type !== ItemType.BLOB_DATA));
         if (!p) throw this.notFound(namespace, key);
         return p;
     }
@@ -301,15 +335,15 @@ export class NvsStorage {
     /** nvs_get_blob: the multi-page blob (blob_index + blob_data chunks) first, then a v1 blob. */
     getBlob(namespace: string, key: string): Uint8Array {
         const { nsIdx, items } = this.lookup(namespace, key);
-        const p = latest(items.filter(i => i.item.type !== ItemType.BLOB_DATA));
+        const p = first(items.filter(i => i.item.type !== ItemType.BLOB_DATA));
         if (!p) throw this.notFound(namespace, key);
         if (p.item.type !== ItemType.BLOB_IDX && p.item.type !== ItemType.BLOB) throw this.mismatch(namespace, key, p, "blob");
-        const index = latest(items.filter(i => i.item.type === ItemType.BLOB_IDX));
+        const index = first(items.filter(i => i.item.type === ItemType.BLOB_IDX));
         if (index) {
             const data = this.multiPage(nsIdx, index, items);
             if (data) return data;
         }
-        const v1 = latest(items.filter(i => i.item.type === ItemType.BLOB));
+        const v1 = first(items.filter(i => i.item.type === ItemType.BLOB));
         if (v1) {
             const data = this.payload(v1);
             if (data) return data;
@@ -325,7 +359,7 @@ export class NvsStorage {
         const parts: Uint8Array[] = [];
         let total = 0;
         for (let c = start; c < start + count; c++) {
-            const chunk = latest(items.filter(i => i.item.type === ItemType.BLOB_DATA && i.item.chunkIndex === c));
+            const chunk = first(items.filter(i => i.item.type === ItemType.BLOB_DATA && i.item.chunkIndex === c));
             if (!chunk) return undefined;
             const data = this.payload(chunk);
             if (!data) return undefined;
@@ -365,13 +399,13 @@ export class NvsStorage {
     }
 
     /**
-     * Every readable key-value pair, the latest item of each (namespace, key) winning, in the order the winning
+     * Every readable key-value pair, the item the device finds for each (namespace, key) winning, in the order the winning
      * items appear (by page sequence, then entry). Items the device could not read go to `problems`.
      */
     entries(problems?: NvsProblem[]): NvsEntryView[] {
         const winners: Array<{ li: LoadedItem; nsIdx: number }> = [];
         for (const list of this.byKey.values()) {
-            const p = latest(list.filter(i => i.item.type !== ItemType.BLOB_DATA));
+            const p = first(list.filter(i => i.item.type !== ItemType.BLOB_DATA));
             if (p) winners.push({ li: p, nsIdx: p.item.nsIndex });
         }
         winners.sort((a, b) => a.li.order - b.li.order);
@@ -435,9 +469,10 @@ function mapKey(nsIdx: number, keyRaw: string): string {
     return `${nsIdx}\u0000${keyRaw}`;
 }
 
-function latest(items: LoadedItem[]): LoadedItem | undefined {
+/** The item Storage::findItem returns: the first in page-sequence order. */
+function first(items: LoadedItem[]): LoadedItem | undefined {
     let best: LoadedItem | undefined;
-    for (const i of items) if (!best || i.order > best.order) best = i;
+    for (const i of items) if (!best || i.order < best.order) best = i;
     return best;
 }
 
