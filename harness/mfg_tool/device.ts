@@ -11,7 +11,7 @@ import { encodeSecureCert, matterSecureCertEntries } from "../../emulator/esp_se
 import { encodeNvsKeys, generateImage, resolveNvsRows, type NvsCsvRow, type NvsKeys } from "../../emulator/nvs/index.js";
 import { generateOnboardingCodes } from "../onboarding/index.js";
 import { issueDac } from "../pki/issue.js";
-import { type P256Key, SeededRng, keyFromScalar, pem, pkcs8Der, sec1Der } from "../pki/keys.js";
+import { type P256Key, SeededRng, pem, pkcs8Der, sec1Der } from "../pki/keys.js";
 import { encryptNvsImage, fastKey } from "./fastcrypto.js";
 import { type Certificate, parseCertificate, skidOf } from "../pki/x509.js";
 import { csvDocument } from "./csvfmt.js";
@@ -57,8 +57,8 @@ export interface Prepared {
 
 export function prepare(ctx: BatchContext): Prepared {
     const p: Prepared = {};
-    if (ctx.pai) p.pai = { cert: parseCertificate(ctx.pai.certDer), key: keyFromScalar(ctx.pai.keyScalar), der: ctx.pai.certDer, path: ctx.pai.path };
-    if (ctx.dacGiven) p.dacGiven = { der: ctx.dacGiven.certDer, key: keyFromScalar(ctx.dacGiven.keyScalar) };
+    if (ctx.pai) p.pai = { cert: parseCertificate(ctx.pai.certDer), key: fastKey(ctx.pai.keyScalar), der: ctx.pai.certDer, path: ctx.pai.path };
+    if (ctx.dacGiven) p.dacGiven = { der: ctx.dacGiven.certDer, key: fastKey(ctx.dacGiven.keyScalar) };
     return p;
 }
 
@@ -371,8 +371,13 @@ function writeOne(path: string, data: Uint8Array | string, mode: number): void {
  */
 export function writeDevice(ctx: BatchContext, dev: BuiltDevice, journalFd: number): void {
     const tmp = join(ctx.top, `.tmp-${dev.uuid}-${process.pid}`);
-    rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(join(tmp, "internal"), { recursive: true });
+    try {
+        mkdirSync(tmp);
+    } catch {
+        rmSync(tmp, { recursive: true, force: true }); // a leftover of an earlier crash with the same pid
+        mkdirSync(tmp);
+    }
+    mkdirSync(join(tmp, "internal"));
     const prefix = `${dev.uuid}/`;
     for (const f of dev.files) writeOne(join(tmp, f.rel.slice(prefix.length)), f.data, f.mode);
     writeFileSync(journalFd, JSON.stringify(dev.journal) + "\n");

@@ -1,11 +1,13 @@
 /**
- * Spreads device indices over worker threads (dynamic chunks, so a slow device never idles the others). From
- * the TypeScript sources (tests, `MFGSIM_SOURCE=1`) the workers load worker.ts through tsx; from the build,
- * worker.js directly. `jobs = 1` runs in the calling thread.
+ * Spreads device indices over threads: `jobs - 1` worker threads plus the calling thread, which has every module
+ * loaded already and builds devices while the workers boot. Work goes out in dynamic chunks (smaller towards the
+ * end) with one chunk queued ahead per worker, so no thread waits for the next one. From the TypeScript sources
+ * (tests, MFGSIM_SOURCE=1, npm run bench) a worker loads worker.ts through tsx's in-thread CommonJS hook; from
+ * the build it loads worker.js directly.
  */
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { buildDevice, closeJournal, openJournal, prepare, writeDevice, type BatchContext, type DeviceJournal } from "./device.js";
@@ -16,79 +18,89 @@ export function reviveError(e: WorkerError): Error {
     return new Error(e.message);
 }
 
-/**
- * The worker entry. From the build: worker.js. From the TypeScript sources (tests, MFGSIM_SOURCE=1): a tiny
- * eval'd bootstrap registers tsx's ESM hooks inside the worker, then imports worker.ts (Node 20 does not apply
- * the parent's `--import tsx` hooks to workers reliably, and resolves `--import` against the working directory).
- */
 function spawnWorker(ctx: BatchContext): Worker {
     const self = import.meta.url;
     if (!self.endsWith(".ts")) return new Worker(new URL("./worker.js", self), { workerData: { ctx } });
-    // tsx's ESM API (package export "tsx/esm/api", import condition), found from here whether tsx loaded us as ESM or CJS
+    // tsx found from here (not from the working directory, which may be anywhere)
     const tsxDir = dirname(createRequire(fileURLToPath(self)).resolve("tsx/package.json"));
-    const api = pathToFileURL(join(tsxDir, "dist/esm/api/index.mjs")).href;
-    const entry = new URL("./worker.ts", self).href;
-    const boot = `import(${JSON.stringify(api)}).then(m => { m.register(); return import(${JSON.stringify(entry)}); })` +
-        `.catch(e => { require("node:worker_threads").parentPort.postMessage({ type: "error", error: { diagnostic: false, code: "INTERNAL", message: String(e && e.stack || e), context: {}, exitCode: 2 } }); });`;
+    const api = join(tsxDir, "dist/cjs/api/index.cjs");
+    const entry = fileURLToPath(new URL("./worker.ts", self));
+    const boot = `try { require(${JSON.stringify(api)}).register(); require(${JSON.stringify(entry)}); } catch (e) { ` +
+        `require("node:worker_threads").parentPort.postMessage({ type: "error", error: { diagnostic: false, code: "INTERNAL", message: String(e && e.stack || e), context: {}, exitCode: 2 } }); }`;
     return new Worker(boot, { eval: true, workerData: { ctx } });
 }
 
 export async function runDevices(ctx: BatchContext, indices: readonly number[], jobs: number, onDevice: (j: DeviceJournal) => void): Promise<void> {
     if (indices.length === 0) return;
-    const n = Math.max(1, Math.min(jobs, indices.length));
-    if (n === 1) return runInline(ctx, indices, onDevice);
+    const threads = Math.max(1, Math.min(jobs, indices.length));
     const queue = [...indices];
-    const chunkSize = Math.max(1, Math.min(16, Math.ceil(queue.length / (n * 4))));
+    const take = (): number[] => queue.splice(0, Math.max(1, Math.min(16, Math.ceil(queue.length / (threads * 3)))));
     const workers: Worker[] = [];
+    let failure: Error | undefined;
+    const fail = (e: Error): void => {
+        failure ??= e;
+    };
     try {
-        await new Promise<void>((resolveAll, rejectAll) => {
-            let running = n;
-            let failed = false;
-            const fail = (e: Error): void => {
-                if (failed) return;
-                failed = true;
-                rejectAll(e);
-            };
-            for (let w = 0; w < n; w++) {
-                const worker = spawnWorker(ctx);
-                workers.push(worker);
-                const next = (): void => {
-                    const chunk = queue.splice(0, chunkSize);
-                    if (chunk.length === 0) {
-                        worker.postMessage({ type: "close" });
-                        if (--running === 0) resolveAll();
-                        return;
+        const workerDone = Array.from({ length: threads - 1 }, () => {
+            const worker = spawnWorker(ctx);
+            workers.push(worker);
+            return new Promise<void>(resolveWorker => {
+                let inFlight = 0;
+                let closed = false;
+                const feed = (): void => {
+                    while (!failure && inFlight < 2 && queue.length > 0) {
+                        worker.postMessage({ type: "run", indices: take() });
+                        inFlight++;
                     }
-                    worker.postMessage({ type: "run", indices: chunk });
+                    if (inFlight === 0 && !closed) {
+                        closed = true;
+                        worker.postMessage({ type: "close" });
+                        resolveWorker();
+                    }
                 };
                 worker.on("message", (msg: { type: string; journal?: DeviceJournal; error?: WorkerError }) => {
-                    if (failed) return;
-                    if (msg.type === "ready" || msg.type === "chunk-done") next();
+                    if (msg.type === "ready") feed();
                     else if (msg.type === "device") onDevice(msg.journal!);
-                    else if (msg.type === "error") fail(reviveError(msg.error!));
+                    else if (msg.type === "chunk-done") {
+                        inFlight--;
+                        feed();
+                    } else if (msg.type === "error") {
+                        fail(reviveError(msg.error!));
+                        inFlight = 0;
+                        feed();
+                    }
                 });
-                worker.on("error", e => fail(e));
+                worker.on("error", e => {
+                    fail(e);
+                    resolveWorker();
+                });
                 worker.on("exit", code => {
-                    if (code !== 0) fail(new Error(`worker exited with code ${code}`));
+                    if (!closed) fail(new Error(`worker exited with code ${code}`));
+                    resolveWorker();
                 });
-            }
+            });
         });
+        // the calling thread works too, one device at a time, yielding so worker messages are handled
+        const prep = prepare(ctx);
+        const fd = openJournal(ctx.journal);
+        try {
+            while (!failure && queue.length > 0) {
+                const index = queue.shift()!;
+                try {
+                    const dev = buildDevice(ctx, prep, index);
+                    writeDevice(ctx, dev, fd);
+                    onDevice(dev.journal);
+                } catch (e) {
+                    fail(e instanceof Error ? e : new Error(String(e)));
+                }
+                await new Promise(r => setImmediate(r));
+            }
+        } finally {
+            closeJournal(fd);
+        }
+        await Promise.all(workerDone);
+        if (failure) throw failure;
     } finally {
         await Promise.all(workers.map(w => w.terminate()));
-    }
-}
-
-async function runInline(ctx: BatchContext, indices: readonly number[], onDevice: (j: DeviceJournal) => void): Promise<void> {
-    const prep = prepare(ctx);
-    const fd = openJournal(ctx.journal);
-    try {
-        for (const index of indices) {
-            const dev = buildDevice(ctx, prep, index);
-            writeDevice(ctx, dev, fd);
-            onDevice(dev.journal);
-            await new Promise(r => setImmediate(r)); // let the progress bar draw
-        }
-    } finally {
-        closeJournal(fd);
     }
 }
