@@ -144,7 +144,7 @@ export async function startFirmware(chip: VirtualEsp32, boot: BootResult, option
     for (const r of result.reads) {
         if (r.ok || (sameError && r.source === "nvs")) continue;
         const where = r.source === "nvs" ? `from ${label}` : "from esp_secure_cert";
-        log.log(r.mandatory ? "E" : "W", DL, `${r.error} reading ${r.key} ${where}`);
+        log.log(r.mandatory ? "E" : "D", DL, `${r.error} reading ${r.key} ${where}`);
     }
     if (result.error) {
         log.e("esp_matter_core", `Failed to initialize the factory data provider: ${result.error.code}; commissioning window not opened`);
