@@ -103,7 +103,7 @@ function expectModel(nvs: ReturnType<typeof mountNvsFlash>, model: Model): void 
 /** The independent read-only reader (reader.ts) sees the same map. */
 function expectReader(bytes: Uint8Array, model: Model, keys?: NvsKeys): void {
     const r = mountNvs(bytes, { keys });
-    const got = new Map(r.entries().map(e => [`${e.namespace}/${e.key}`, e.value] as const));
+    const got = new Map<string, Value>(r.entries().map(e => [`${e.namespace}/${e.key}`, e.value]));
     expect([...got.keys()].sort()).to.deep.equal([...model.keys()].sort());
     for (const [k, v] of model) expect(same(got.get(k)!, v.value), k).to.equal(true);
 }
