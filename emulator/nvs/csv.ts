@@ -143,13 +143,17 @@ export interface FillEncoding {
     withSize: boolean;
 }
 
-/** `blob_fill(N;0xPP)` / `blob_sz_fill(N;0xPP)`. */
+/**
+ * `blob_fill(N;0xPP)` / `blob_sz_fill(N;0xPP)` as nvs_partition_gen matches them (write_entry):
+ * `re.match(r'(blob_fill|blob_sz_fill)\((\d+);(0x[0-9a-fA-F]{2})\)', encoding)` on the encoding as written —
+ * case-sensitive, N decimal, the fill byte exactly `0x` + two hex digits, anything after the `)` ignored.
+ * The value's UTF-8 bytes (≤ N) are padded to N with the fill byte; blob_sz_fill prefixes the u32 LE value length
+ * (N + 4 bytes in all); an empty value is N fill bytes (after a zero length). The result is a hex2bin blob.
+ */
 export function parseFillEncoding(encoding: string): FillEncoding | undefined {
-    const m = /^blob_(sz_)?fill\(\s*(0x[0-9a-f]+|[0-9]+)\s*;\s*(0x[0-9a-f]+|[0-9]+)\s*\)$/i.exec(encoding.trim());
+    const m = /^blob_(sz_)?fill\(([0-9]+);(0x[0-9a-fA-F]{2})\)/.exec(encoding);
     if (!m) return undefined;
-    const size = Number(parseCsvInteger(m[2]!));
-    const fill = Number(parseCsvInteger(m[3]!));
-    return { size, fill, withSize: m[1] !== undefined };
+    return { size: Number(m[2]!), fill: parseInt(m[3]!.slice(2), 16), withSize: m[1] !== undefined };
 }
 
 const BASE64_CHARS = /[^A-Za-z0-9+/=]/g;
@@ -256,7 +260,11 @@ export function resolveNvsRows(rows: NvsCsvRow[], options: { readFile?: ReadFile
                 items.push({ kind: "blob", key, bytes: bytes(), line: row.line });
                 continue;
         }
-        const fill = parseFillEncoding(encoding);
+        const rawEncoding = row.encoding.trim();
+        const fill = parseFillEncoding(rawEncoding);
+        if (!fill && (rawEncoding.startsWith("blob_fill") || rawEncoding.startsWith("blob_sz_fill"))) {
+            throw new EspError("ESP_ERR_INVALID_ARG", `${key}: invalid encoding format '${row.encoding}' (blob_fill(N;0xPP): N decimal, PP two hex digits)`, { ...base, field: "encoding" });
+        }
         if (fill) {
             const data = bytes();
             if (fill.fill > 0xff) {

@@ -5,6 +5,7 @@
  * - generator.ts  items → partition image (byte-exact with nvs_partition_gen 0.2.0, minus its bugs)
  * - encryption.ts AES-256-XTS per entry, nvs_keys partition codec, random and HMAC-derived keys
  * - reader.ts     mountNvs(): the device's read rules over a FlashSource (a .bin or an emulated flash)
+ * - flash_storage.ts mountNvsFlash(): read-write mount with nvs_flash's write order, GC and power-loss repair
  * - format.ts     page/entry layout shared by all of them
  */
 export { parseNvsCsv, resolveNvsRows, parseCsvInteger, parseFillEncoding, type NvsCsvRow, type NvsItem, type ReadFile } from "./csv.js";
@@ -33,6 +34,15 @@ export {
     type NvsProblem,
     type NvsTypeName,
 } from "./reader.js";
+export {
+    mountNvsFlash,
+    NvsFlash,
+    NvsFlashHandle,
+    type WritableFlash,
+    type FlashMountOptions,
+    type NvsValueType,
+    type NvsFlashStats,
+} from "./flash_storage.js";
 export { PAGE_SIZE, ENTRIES_PER_PAGE, ENTRY_SIZE, ItemType, PageState, type IntTypeName, type PageStateName } from "./format.js";
 
 import { DiagnosticError } from "../esp_common/err.js";

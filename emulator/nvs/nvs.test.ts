@@ -97,6 +97,20 @@ describe("nvs CSV", () => {
         expect(Array.from(nvs.getBlob("ns", "z"))).to.deep.equal([2, 0, 0, 0, 0x61, 0x62, 0, 0]);
     });
 
+    it("fill encodings follow nvs_partition_gen's regex: N decimal, 0x + two hex digits, case-sensitive, trailing text ignored", () => {
+        const one = (enc: string, value = "hi") => resolveNvsRows(parseNvsCsv(`key,type,encoding,value\nns,namespace,,\nf,data,"${enc}",${value}\n`))[1] as { kind: string; bytes: Uint8Array };
+        expect(Array.from(one("blob_fill(3;0xFf)").bytes)).to.deep.equal([0x68, 0x69, 0xff]);
+        expect(Array.from(one("blob_fill(2;0x01)junk").bytes)).to.deep.equal([0x68, 0x69]);
+        expect(Array.from(one("blob_sz_fill(3;0x7e)", "").bytes)).to.deep.equal([0, 0, 0, 0, 0x7e, 0x7e, 0x7e]);
+        expect(one("blob_fill(0;0x00)", "").bytes.length).to.equal(0);
+        for (const bad of ["blob_fill(0x10;0x00)", "blob_fill(4;0x0)", "blob_fill(4;0x000)", "blob_fill(4; 0x00)", "blob_fill(4;255)", "blob_sz_fill(4,0x00)"]) {
+            expect(() => one(bad), bad).to.throw(EspError).with.property("code", "ESP_ERR_INVALID_ARG");
+        }
+        // the generator lower-cases other encodings only after the fill check: BLOB_FILL(...) is an unknown encoding
+        expect(() => one("BLOB_FILL(4;0x00)")).to.throw(DiagnosticError).with.property("code", "ESP_ERR_NOT_SUPPORTED");
+        expect(one("blob_fill(2;0x00)").kind).to.equal("blob");
+    });
+
     it("binary data rows are sized by UTF-8 bytes; file rows go through readFile", () => {
         const rows = parseNvsCsv("key,type,encoding,value\nns,namespace,,\nb,data,binary,Grüße\nf,file,string,x.txt\n");
         const items = resolveNvsRows(rows, { readFile: p => enc.encode(`content of ${p}`) });
