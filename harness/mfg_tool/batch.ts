@@ -100,6 +100,8 @@ export async function runBatch(config: MfgConfig, options: BatchOptions): Promis
     const c: MfgConfig = { ...config };
     const cwd = options.cwd;
     if (c.rdIdUid !== undefined) c.enableRotatingDeviceId = true;
+    // mfg_tool: commissionable data in esp_secure_cert goes with the rotating device id unique id
+    if (c.commissionableDataInSecureCert) c.rdIdUidInSecureCert = true;
 
     // inputs
     const extraSchema = c.csv !== undefined ? readExtraSchema(cwd, c.csv) : undefined;
@@ -232,11 +234,12 @@ export async function runBatch(config: MfgConfig, options: BatchOptions): Promis
     await writePrivateFile(join(staging, "pin_disc.csv"), [pinHeader, ...pinRows].map(r => r.join(",") + "\n").join(""));
 
     const now = new Date();
-    const summaryHeader = [...keys, ...(c.dynamicPasscode ? [] : ["pincode", "qrcode", "manualcode"]), ...(c.commissionableDataInSecureCert ? ["discriminator", "iteration-count", "salt"] : [])];
+    const summaryHeader = [...keys, ...(c.dynamicPasscode ? [] : ["pincode", "qrcode", "manualcode"]), ...(c.commissionableDataInSecureCert ? ["discriminator", "iteration-count", "salt"] : []), ...(c.rdIdUidInSecureCert ? ["rd-id-uid"] : [])];
     const summaryRows = devices.map(d => [
         ...d.master,
         ...(c.dynamicPasscode ? [] : [String(d.passcode), d.qrCode ?? "", d.manualCodeFormatted ?? ""]),
         ...(c.commissionableDataInSecureCert ? [String(d.discriminator), String(d.iterationCount), d.salt] : []),
+        ...(c.rdIdUidInSecureCert ? [d.rdIdUid ?? ""] : []),
     ]);
     const summaryCsv = join(top, `summary-${timestamp(now, false)}.csv`);
     await writePrivateFile(summaryCsv, csvDocument([summaryHeader, ...summaryRows]));

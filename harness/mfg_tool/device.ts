@@ -104,6 +104,8 @@ export interface DeviceJournal {
     /** master.csv values, in the key order of the batch. */
     master: string[];
     cnDac: [string, string] | null;
+    /** Hex, when it lives in esp_secure_cert (summary column). */
+    rdIdUid: string | null;
     record: ManifestRecord;
 }
 
@@ -169,7 +171,8 @@ export function buildDevice(ctx: BatchContext, prep: Prepared, index: number): B
     const salt = c.salt !== undefined ? new Uint8Array(Buffer.from(c.salt, "base64")) : rng.bytes("salt", 32);
     const verifier = passcode === undefined ? undefined : computeVerifier(passcode, salt, c.iterationCount);
     const serialNum = c.serialNum ?? hex(rng.bytes("serial", 16));
-    const rdIdUid = c.enableRotatingDeviceId || c.rdIdUid !== undefined ? (c.rdIdUid?.toLowerCase() ?? hex(rng.bytes("rd-id-uid", 16))) : undefined;
+    // mfg_tool puts a rotating device id unique id into esp_secure_cert with the commissionable data (random unless given)
+    const rdIdUid = c.enableRotatingDeviceId || c.rdIdUid !== undefined || c.rdIdUidInSecureCert ? (c.rdIdUid?.toLowerCase() ?? hex(rng.bytes("rd-id-uid", 16))) : undefined;
 
     const files: OutFile[] = [];
     const rel = (name: string): string => `${uuid}/${name}`;
@@ -269,6 +272,8 @@ export function buildDevice(ctx: BatchContext, prep: Prepared, index: number): B
                 paiCert: prep.pai.der,
                 ...(inSc ? { discriminator, salt, iterationCount: c.iterationCount, ...(verifier ? { verifier } : {}) } : {}),
                 ...(inSc && c.rdIdUidInSecureCert && rdIdUid !== undefined ? { rdIdUid: new Uint8Array(Buffer.from(rdIdUid, "hex")) } : {}),
+                // mfg_tool adds two 32-byte random entries (subtypes 128, 129) with the commissionable data
+                ...(inSc ? { randomEntries: [rng.bytes("secure-cert-random1", 32), rng.bytes("secure-cert-random2", 32)] as [Uint8Array, Uint8Array] } : {}),
             }),
         );
         files.push({ rel: rel(`${uuid}_esp_secure_cert.bin`), data: sc, mode: 0o600 });
@@ -331,6 +336,7 @@ export function buildDevice(ctx: BatchContext, prep: Prepared, index: number): B
         manualCodeFormatted: manualFormatted,
         master: rows.map(r => r.value),
         cnDac: dacPem ? [uuid, dacPem] : null,
+        rdIdUid: c.rdIdUidInSecureCert ? (rdIdUid ?? null) : null,
         record,
     };
     return { uuid, files, journal };

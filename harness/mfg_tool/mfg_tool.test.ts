@@ -262,8 +262,10 @@ describe("mfg_tool: generate batch", function () {
         expect(Buffer.from(getDacCert(sc)).equals(readFileSync(join(r.top, d.files.dacCert!)))).to.equal(true);
         expect(Buffer.from(getPaiCert(sc)).equals(Buffer.from(pki.pai.der))).to.equal(true);
         expect(getMatterData(sc, 0)).to.equal(d.discriminator);
+        expect(getMatterData(sc, 4)).to.have.length(16); // rd-id-uid travels with the commissionable data, as in mfg_tool
+        expect(getMatterData(sc, 128)).to.have.length(32);
         const keys = mountNvs(new Uint8Array(readFileSync(join(r.top, d.files.partition!)))).entries().map(e => e.key);
-        expect(keys).not.to.include.members(["dac-cert", "dac-key", "discriminator", "verifier", "salt"]);
+        for (const k of ["dac-cert", "dac-key", "pai-cert", "discriminator", "verifier", "salt", "rd-id-uid"]) expect(keys).not.to.include(k);
         expect(keys).to.include("serial-num");
     });
 

@@ -68,7 +68,7 @@ export function qrPng(m: QrMatrix, scale = 6, quiet = 4): Uint8Array {
     ihdr.writeUInt32BE(dim, 4);
     ihdr[8] = 1; // bit depth
     ihdr[9] = 0; // greyscale
-    return new Uint8Array(Buffer.concat([PNG_SIGNATURE, chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw, { level: 6 })), chunk("IEND", new Uint8Array(0))]));
+    return new Uint8Array(Buffer.concat([PNG_SIGNATURE, chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw, { level: 1 })), chunk("IEND", new Uint8Array(0))]));
 }
 
 /** An SVG label: one path of unit squares, with the quiet zone. */
