@@ -7,7 +7,7 @@ import { Efuses } from "../efuse/index.js";
 import { parsePartitionCsv } from "../esp_partition/index.js";
 import { xtsFlashCrypt } from "../flash_encryption/index.js";
 import { type BootResult, bootChip } from "./bootloader.js";
-import { VirtualEsp32 } from "./chip.js";
+import { provideFlashEncryptionKey, VirtualEsp32 } from "./chip.js";
 import { buildFlashImage, ESP_MATTER_PARTITIONS_CSV } from "./flash_layout.js";
 import { markAppValid } from "./firmware.js";
 
@@ -208,6 +208,13 @@ describe("esp32 bootloader: bootChip", () => {
         // the eFuse summary round-trips the key (read-protected block kept as raw)
         const reloaded = Efuses.fromSummaryJson(JSON.stringify(ef.toSummaryJson({ includeProtected: true })));
         expect(booted(bootChip(VirtualEsp32.fromImage(r.image, { efuses: reloaded })))).to.equal("factory");
+        // a real device's summary shows the key as "??": the boot stops with the eFuse error until the key is provided
+        const secured = Efuses.fromSummaryJson(JSON.stringify(ef.toSummaryJson()));
+        const refused = bootChip(VirtualEsp32.fromImage(r.image, { efuses: secured }));
+        expect(refused.ok).to.equal(false);
+        expect(refused.error!.code).to.equal("ESP_ERR_EFUSE");
+        provideFlashEncryptionKey(secured, key);
+        expect(booted(bootChip(VirtualEsp32.fromImage(r.image, { efuses: secured })))).to.equal("factory");
     });
 
     it("power loss while writing otadata: the next boot still selects a valid slot, deterministically", () => {

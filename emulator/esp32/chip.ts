@@ -200,3 +200,30 @@ export function detectChip(image: Uint8Array): ChipName {
     if (image.length >= 16 && image[0] === 0xe9) return chipByImageId(image[12]! | (image[13]! << 8)) ?? "esp32c3";
     return "esp32c3";
 }
+
+/**
+ * Gives the eFuses the flash encryption key of a real device whose summary shows the read-protected key block as
+ * "??" (`espefuse summary` of a secured chip): `key` as in an espsecure key file (32 bytes XTS-AES-128 / ESP32,
+ * 64 bytes XTS-AES-256). The block is found by KEY_PURPOSE (ESP32: BLOCK1).
+ */
+export function provideFlashEncryptionKey(efuses: Efuses, key: Uint8Array): void {
+    const rev = (b: Uint8Array) => new Uint8Array(b).reverse();
+    if (efuses.chip.name === "esp32") {
+        if (key.length !== 32) throw new EspError("ESP_ERR_INVALID_ARG", `ESP32 flash encryption key must be 32 bytes, got ${key.length}`, { field: "flash-key" });
+        efuses.provideProtectedBlock("BLOCK1", rev(key));
+        return;
+    }
+    const blocks = efuses.keyBlocks();
+    if (key.length === 64) {
+        const k1 = blocks.find(b => b.purpose === "XTS_AES_256_KEY_1");
+        const k2 = blocks.find(b => b.purpose === "XTS_AES_256_KEY_2");
+        if (!k1 || !k2) throw new EspError("ESP_ERR_NOT_FOUND", "a 64-byte key needs key blocks with purposes XTS_AES_256_KEY_1 and _2 in the eFuses", { field: "flash-key" });
+        efuses.provideProtectedBlock(k1.block, rev(key.subarray(0, 32)));
+        efuses.provideProtectedBlock(k2.block, rev(key.subarray(32)));
+        return;
+    }
+    if (key.length !== 32) throw new EspError("ESP_ERR_INVALID_ARG", `flash encryption key must be 32 or 64 bytes, got ${key.length}`, { field: "flash-key" });
+    const b = blocks.find(x => x.purpose === "XTS_AES_128_KEY");
+    if (!b) throw new EspError("ESP_ERR_NOT_FOUND", "no key block with purpose XTS_AES_128_KEY in the eFuses", { field: "flash-key" });
+    efuses.provideProtectedBlock(b.block, rev(key));
+}

@@ -33,6 +33,7 @@ interface BootOpts {
     nvsKeys?: string;
     app?: string;
     verbose?: boolean;
+    flashKey?: string;
 }
 
 /** A whole flash image (vs a bare factory NVS partition): big, or a partition table at the table offset. */
@@ -51,6 +52,7 @@ export function register(program: Command): void {
         .option("--port <port>", "UDP port on 127.0.0.1 / ::1 (0 = any free port)", intIn(0, 65535, "--port"), 5540)
         .option("--chip <chip>", `${CHIPS.join("|")} (default: from --efuse, else the bootloader header, else esp32c3)`, chipArg)
         .option("--timeout <s>", "serve for this many seconds, then stop; 0 = boot, read the factory data and exit", timeoutArg)
+        .option("--flash-key <key.bin>", "flash encryption key (espsecure key file) for an eFuse summary whose key block reads '??'")
         .option("--rollback", "CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE")
         .option("--anti-rollback", "CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK (secure_version vs eFuse SECURE_VERSION)")
         .option("--offset <addr>", "CONFIG_PARTITION_TABLE_OFFSET", v => parseNumber(v, "--offset"), 0x8000)
@@ -90,6 +92,12 @@ export function register(program: Command): void {
             if (opts.efuse) {
                 const text = (await readInput(opts.efuse, "eFuse summary")).toString("utf8");
                 efuses = withFile(opts.efuse, () => Efuses.fromSummaryJson(text, opts.chip && opts.chip !== "esp32" ? (opts.chip as "esp32c3") : undefined));
+            }
+            if (opts.flashKey) {
+                const key = new Uint8Array(await readInput(opts.flashKey, "flash encryption key"));
+                if (!efuses) throw new DiagnosticError("ESP_ERR_INVALID_ARG", "--flash-key needs --efuse (the summary says which key block holds it)", { field: "flash-key" });
+                const e = efuses;
+                withFile(opts.flashKey, () => esp32.provideFlashEncryptionKey(e, key));
             }
             let image: Uint8Array = bytes;
             let built = false;
