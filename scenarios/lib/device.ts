@@ -313,7 +313,7 @@ export class Device {
         }
         const device = boot.device;
         const commissioner = await this.line.commissioner();
-        const trust: TrustStore = o.trust === "empty" ? { ...this.line.pki.trustStore(), paas: [] } : o.trust === undefined || o.trust === "line" ? this.line.pki.trustStore() : o.trust;
+        const trust = this.trustStore(o.trust);
         const address = { ip: "127.0.0.1", port: device.port };
         commissioner.registry.setCommissionable(address, device.advertisement);
         let captured: AttestationInput | undefined;
@@ -333,6 +333,20 @@ export class Device {
         const error = r.ok ? undefined : { code: r.error ?? "CHIP_ERROR_INTERNAL", message: r.message ?? `${r.failedStep ?? "commissioning"} failed` };
         const out = new CommissionOutcome(r.ok, log, error, r.steps, r.basicInformation, captured, r.failedStep);
         this.line.step("commission", out.describe(), performance.now() - t0);
+        return out;
+    }
+
+    /** The commissioner's trust anchors for `trust` ("line": the line's PAA and CD signer; "empty": no PAA). */
+    trustStore(trust: CommissionOptions["trust"] = "line"): TrustStore {
+        if (trust === "empty") return { ...this.line.pki.trustStore(), paas: [] };
+        return trust === "line" ? this.line.pki.trustStore() : trust;
+    }
+
+    /** Certification pre-testing: commissions the device and checks TC-DA-1.x expectations as a checklist. */
+    async certify(o: CommissionOptions = {}): Promise<import("./certification.js").CertificationOutcome> {
+        const { certify } = await import("./certification.js");
+        const out = await certify(this, o);
+        this.line.step("certify", out.describe());
         return out;
     }
 

@@ -16,3 +16,4 @@ export { FactoryPartition, type FactoryType, type FactoryValue } from "./factory
 export { Expectation, ScenarioAssertionError, isOutcome, makeExpect, type Expect, type Outcome } from "./expect.js";
 export { StepOutcome, ReadOutcome } from "./outcome.js";
 export { findScenarioFiles, loadScenarios, newSeed, replayCommand, runScenarioFiles, type RunOptions, type ScenarioRunResult } from "./runner.js";
+export { certify, CertificationOutcome, type ChecklistItem } from "./certification.js";

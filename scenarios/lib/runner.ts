@@ -134,3 +134,42 @@ export async function runScenarioFiles(paths: readonly string[], o: RunOptions =
     const result = makeRunResult({ version: o.version ?? "0.1.0", startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), shard: null, devices });
     return { result: { ...result, seed, replay: files.length === 1 ? replayCommand(files[0]!, seed, cwd) : `npx mfgsim run ${paths.join(" ")} --seed ${seed}` } as RunResult, seed, runs };
 }
+
+/**
+ * `mfgsim run --profile certification <device dirs>`: the TC-DA-1.x checklist for each device of an
+ * mfg_tool/mfgsim output (one result entry per device, one check per checklist item).
+ */
+export async function runCertificationProfile(dirs: readonly string[], o: { trust: import("../../harness/pki/index.js").TrustStore; allowTestKeys?: boolean; cwd?: string; version?: string; onDevice?: (d: DeviceResult) => void }): Promise<RunResult> {
+    const { discoverDevices } = await import("../../harness/gate/discover.js");
+    const { ProductionLine } = await import("./line.js");
+    const cwd = o.cwd ?? process.cwd();
+    const devices = discoverDevices(dirs.map(d => resolve(cwd, d)));
+    const startedAt = new Date();
+    const resources = new LineResources();
+    const out: DeviceResult[] = [];
+    try {
+        for (const files of devices) {
+            const line = new ProductionLine(resources, "certification", () => undefined);
+            try {
+                const dev = await line.fromMfgTool(files.dir);
+                const report = await dev.certify({ trust: o.trust, allowTestKeys: o.allowTestKeys ?? false });
+                const vid = dev.factory.get("vendor-id");
+                const pid = dev.factory.get("product-id");
+                const serial = dev.factory.get("serial-num");
+                const d: DeviceResult = {
+                    id: files.id, dir: relative(cwd, files.dir) || files.dir, status: report.ok ? "pass" : "fail",
+                    checks: report.items.map(i => ({ name: i.id, status: i.status, detail: i.detail || i.title, ms: 0 })),
+                    vendorId: typeof vid === "number" ? vid & 0xffff : null, productId: typeof pid === "number" ? pid & 0xffff : null,
+                    serialNumber: typeof serial === "string" ? serial : null, softwareVersion: 1, softwareVersionAfterOta: null,
+                };
+                out.push(d);
+                o.onDevice?.(d);
+            } finally {
+                await line.close();
+            }
+        }
+    } finally {
+        await resources.close();
+    }
+    return makeRunResult({ version: o.version ?? "0.1.0", startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), shard: null, devices: out });
+}
