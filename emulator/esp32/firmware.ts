@@ -184,12 +184,20 @@ export async function startFirmware(chip: VirtualEsp32, boot: BootResult, option
         log.i("esp_matter_core", "Factory data valid (device not started)");
         return done({ ok: true, firmware, reads: result.reads, factoryData: fd, ...(factoryPartition ? { factoryPartition } : {}) });
     }
+    let storage = options.storage;
+    if (storage === undefined) {
+        const nvs = await openDefaultNvs(chip, log, nvsKeysPartition);
+        if ("error" in nvs) {
+            return done({ ok: false, firmware, reads: result.reads, factoryData: fd, error: nvs.error, ...(factoryPartition ? { factoryPartition } : {}) });
+        }
+        storage = nvs.storage;
+    }
     let running: RunningDevice;
     try {
         running = await device.startDevice({
             factoryData: fd,
             firmware,
-            storage: options.storage ?? new device.MemoryStorageBackend(),
+            storage,
             port: options.port ?? 5540,
             ...(options.deviceType ? { deviceType: options.deviceType } : {}),
         });
@@ -202,6 +210,35 @@ export async function startFirmware(chip: VirtualEsp32, boot: BootResult, option
     log.i("chip[DIS]", `Advertise commission parameter vendorID=${fd.vendorId} productID=${fd.productId} discriminator=${fd.discriminator}/${fd.discriminator >> 8} cm=1`);
     log.i("chip[SVR]", "Commissioning window open (basic, PASE with the factory verifier)");
     return done({ ok: true, firmware, reads: result.reads, factoryData: fd, device: running, port: running.port, ...(factoryPartition ? { factoryPartition } : {}) });
+}
+
+/**
+ * app_main's nvs_flash_init() on the default `nvs` partition, which holds the Matter KVS (fabrics, ACLs, counters):
+ * like the esp-matter examples, ESP_ERR_NVS_NO_FREE_PAGES / ESP_ERR_NVS_NEW_VERSION_FOUND erase the partition and
+ * retry. With NVS encryption the same nvs_keys protect it.
+ */
+async function openDefaultNvs(chip: VirtualEsp32, log: BootLog, nvsKeysPartition: Uint8Array | undefined): Promise<{ storage: DeviceStorageBackend } | { error: { code: string; message: string } }> {
+    const entry = chip.partitionTable.find(p => p.type === PartitionType.DATA && p.subtype === DataSubtype.NVS && p.name === "nvs");
+    if (!entry) {
+        log.e("nvs", "nvs_flash_init: partition \"nvs\" not found (ESP_ERR_NVS_PART_NOT_FOUND)");
+        return { error: { code: "ESP_ERR_NVS_PART_NOT_FOUND", message: "nvs_flash_init: no data/nvs partition labelled \"nvs\" for the Matter KVS" } };
+    }
+    const { NvsStorageBackend } = await import("../esp_matter/kvs.js");
+    const { decodeNvsKeys } = await import("../nvs/index.js");
+    const io = chip.partition(entry);
+    const keys = nvsKeysPartition ? decodeNvsKeys(nvsKeysPartition) : undefined;
+    try {
+        return { storage: new NvsStorageBackend(io, { keys, file: "nvs" }) };
+    } catch (e) {
+        if (!(e instanceof EspError) || (e.code !== "ESP_ERR_NVS_NO_FREE_PAGES" && e.code !== "ESP_ERR_NVS_NEW_VERSION_FOUND")) {
+            if (!(e instanceof DiagnosticError)) throw e;
+            log.e("nvs", `nvs_flash_init failed: ${e.code}`);
+            return { error: { code: e.code, message: e.message } };
+        }
+        log.w("nvs", `nvs_flash_init: ${e.code}, erasing the nvs partition`);
+        io.erase(0, entry.size);
+        return { storage: new NvsStorageBackend(io, { keys, file: "nvs" }) };
+    }
 }
 
 /** esp_ota_mark_app_valid_cancel_rollback(): the running OTA app confirms itself (otadata entry → VALID). */

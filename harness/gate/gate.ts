@@ -8,7 +8,10 @@
 import { readFile } from "node:fs/promises";
 import { parse as parseCsv } from "csv-parse/sync";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
-import { MemoryStorageBackend, startDevice, validateFactoryData, type DeviceFactoryData, type FirmwareInfo, type RunningDevice } from "../../emulator/device/index.js";
+import { validateFactoryData, type DeviceFactoryData, type FirmwareInfo, type RunningDevice } from "../../emulator/device/index.js";
+import { buildAppImage } from "../../emulator/bootloader_support/index.js";
+import type { ChipName } from "../../emulator/efuse/index.js";
+import { bootChip, buildFlashImage, ESP_MATTER_PARTITIONS_CSV, startFirmware, VirtualEsp32 } from "../../emulator/esp32/index.js";
 import { findForbiddenKeys, readFactoryData } from "../../emulator/esp_matter/factory_data_provider.js";
 import { decodeNvsKeys, mountNvs, type NvsKeys } from "../../emulator/nvs/index.js";
 import type { Commissioner } from "../commissioner/index.js";
@@ -27,8 +30,10 @@ export interface GateDeviceOptions {
     allowTestKeys?: boolean;
     /** Clock for certificate validity (default: now). */
     now?: () => Date;
-    /** What the app image reports (until the gate boots a full flash). */
+    /** What the app image the devices boot reports (default 1 / "1.0"). */
     firmware?: FirmwareInfo;
+    /** The chip the batch is for (esp-matter-mfg-tool --target; default esp32c3). */
+    chip?: ChipName;
 }
 
 export const DEFAULT_FIRMWARE: FirmwareInfo = { softwareVersion: 1, softwareVersionString: "1.0" };
@@ -183,12 +188,24 @@ export async function gateDevice(files: DeviceFiles, options: GateDeviceOptions)
         return finish();
     }
 
-    // boot — the firmware starts Matter from the factory data (commissioning window opens at boot)
+    // boot — the virtual ESP32: esptool layout (factory partition at fctry, keys at nvs_keys), bootloader, firmware
     let device: RunningDevice | undefined;
     try {
-        device = await checks.run("boot", () => startDevice({ factoryData: factory, firmware, storage: new MemoryStorageBackend(), id: files.id }), d => `Matter device on 127.0.0.1:${d.port}, up in ${Math.round(d.timings.bootMs)} ms`);
-        if (!device) return finish();
-        result.softwareVersion = firmware.softwareVersion;
+        const booted = await checks.run("boot", async () => {
+            const chip = virtualChip(options, partition, keysPartition, secureCert);
+            const boot = bootChip(chip);
+            if (!boot.ok) throw new DiagnosticError(boot.error?.code ?? "ESP_ERR_IMAGE_INVALID", `${boot.error?.message ?? "no bootable app"} | ${tail(boot.log)}`);
+            const fw = await startFirmware(chip, boot, {
+                port: 0,
+                nvsEncryption: keysPartition !== undefined,
+                dacProvider: dacInSecureCert ? "secure-cert" : "nvs",
+            });
+            if (!fw.ok || !fw.device) throw new DiagnosticError(fw.error?.code ?? "ESP_FAIL", `${fw.error?.message ?? "firmware did not start"} | ${tail(fw.log)}`);
+            return { device: fw.device, firmware: fw.firmware! };
+        }, b => `booted ${b.firmware.softwareVersionString} (SoftwareVersion ${b.firmware.softwareVersion}); Matter device on 127.0.0.1:${b.device.port}, up in ${Math.round(b.device.timings.bootMs)} ms`);
+        if (!booted) return finish();
+        device = booted.device;
+        result.softwareVersion = booted.firmware.softwareVersion;
         const address = { ip: "127.0.0.1", port: device.port };
         options.commissioner.registry.setCommissionable(address, device.advertisement);
         const commissioned = await options.commissioner.commission({
@@ -197,12 +214,43 @@ export async function gateDevice(files: DeviceFiles, options: GateDeviceOptions)
             discriminator: label.discriminator,
             attestation: strictAttestationHook(options.trust, options),
         });
-        recordCommissioning(checks, commissioned, factory, files, firmware);
+        recordCommissioning(checks, commissioned, factory, files, booted.firmware);
         if (commissioned.nodeId !== undefined) await options.commissioner.disconnect(commissioned.nodeId).catch(() => undefined);
     } finally {
         await device?.stop();
     }
     return finish();
+}
+
+/** The last meaningful console lines, for a failure detail. */
+function tail(log: readonly string[], n = 3): string {
+    return log.filter(l => /^[EW] \(/.test(l)).slice(-n).join(" | ") || log.slice(-n).join(" | ");
+}
+
+/** The app image every gated device boots (built once per firmware version). */
+const appImages = new Map<string, Uint8Array>();
+function appImage(chip: ChipName, firmware: FirmwareInfo): Uint8Array {
+    const key = `${chip}/${firmware.softwareVersion}/${firmware.softwareVersionString}`;
+    let image = appImages.get(key);
+    if (!image) {
+        image = buildAppImage({ chip, version: firmware.softwareVersionString, matterSoftwareVersion: firmware.softwareVersion, projectName: "mfgsim-gate-light" });
+        appImages.set(key, image);
+    }
+    return image;
+}
+
+/** A fresh virtual ESP32 flashed like a factory would: esp-matter partition table, app in ota_0, fctry, nvs_keys, esp_secure_cert. */
+function virtualChip(options: GateDeviceOptions, fctry: Uint8Array, nvsKeys?: Uint8Array, secureCert?: Uint8Array): VirtualEsp32 {
+    const chip = options.chip ?? "esp32c3";
+    const { image } = buildFlashImage({
+        chip,
+        partitions: ESP_MATTER_PARTITIONS_CSV,
+        app: appImage(chip, options.firmware ?? DEFAULT_FIRMWARE),
+        fctry,
+        ...(nvsKeys ? { nvsKeys } : {}),
+        ...(secureCert ? { secureCert } : {}),
+    });
+    return VirtualEsp32.fromImage(image, { chip });
 }
 
 function hex4(n: number) {
