@@ -1,0 +1,97 @@
+/** diagnose finds the cause planted in flash images of the scenario catalogue (made with the scenarios API). */
+import { expect } from "chai";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LineResources, ProductionLine, type Device } from "../../scenarios/lib/index.js";
+import { runCli } from "../cli/testing.js";
+import { diagnose, findFactoryImages } from "./index.js";
+
+const NO_FCTRY = `# Name, Type, SubType, Offset, Size, Flags
+esp_secure_cert, 0x3F, , 0xd000, 0x2000, encrypted
+nvs, data, nvs, 0x10000, 0xC000,
+nvs_keys, data, nvs_keys, , 0x1000, encrypted
+otadata, data, ota, , 0x2000
+phy_init, data, phy, , 0x1000,
+ota_0, app, ota_0, 0x20000, 0x1E0000,
+ota_1, app, ota_1, 0x200000, 0x1E0000,
+`;
+
+describe("diagnose", function () {
+    this.timeout(60_000);
+    const resources = new LineResources({ iterationCount: 1000 });
+    const line = new ProductionLine(resources, "diagnose", () => undefined);
+    let plain: Device;
+    let encrypted: Device;
+    before(async () => {
+        plain = await line.device();
+        encrypted = await line.device({ encrypt: true });
+    });
+    after(async () => {
+        await line.close();
+        await resources.close();
+    });
+
+    it("esp-matter#443: no fctry row, factory image at 0x3E0000 → ESP_ERR_NVS_PART_NOT_FOUND, image located", async () => {
+        const { image } = plain.flash({ partitions: NO_FCTRY, factoryAt: 0x3e0000 });
+        expect(findFactoryImages(image)).to.deep.equal([0x3e0000]);
+        const r = await diagnose(image);
+        expect(r.ok).to.equal(false);
+        expect(r.findings[0]!.code).to.equal("ESP_ERR_NVS_PART_NOT_FOUND");
+        expect(r.findings[0]!.cause).to.contain("0x3e0000");
+        expect(r.findings[0]!.issues).to.include("esp-matter#443");
+    });
+
+    it("esp-matter#1054: fctry blank, image flashed at 0x3F0000 → NOT_FOUND, wrong offset named", async () => {
+        const r = await diagnose(plain.flash({ factoryAt: 0x3f0000 }).image);
+        expect(r.findings.map(f => f.code)).to.deep.equal(["ESP_ERR_NVS_NOT_FOUND"]);
+        expect(r.findings[0]!.cause).to.match(/blank.*0x3f0000/);
+    });
+
+    it("esp-matter#808: plaintext image on an NVS-encryption device → NOT_FOUND, plaintext named", async () => {
+        const r = await diagnose(plain.flash({ nvsEncryption: true }).image);
+        expect(r.findings[0]!.code).to.equal("ESP_ERR_NVS_NOT_FOUND");
+        expect(r.findings[0]!.issues).to.include("esp-matter#808");
+    });
+
+    it("esp-idf#9287: plaintext nvs_keys on a flash-encrypted chip → CORRUPT_KEY_PART, --encrypt named", async () => {
+        const { image, efuses } = encrypted.flash({ flashEncryption: true, nvsKeysPlaintext: true });
+        const r = await diagnose(image, { efuses: efuses.toSummaryJson({ includeProtected: true }) });
+        expect(r.flashEncryption).to.equal(true);
+        expect(r.findings[0]!.code).to.equal("ESP_ERR_NVS_CORRUPT_KEY_PART");
+        expect(r.findings[0]!.cause).to.contain("--encrypt");
+    });
+
+    it("a good flash: no findings, secrets redacted, wrong label passcode predicted, then a real commissioning", async () => {
+        const { image } = encrypted.flash();
+        const trust = line.pki.trustStore();
+        const bad = await diagnose(image, { code: "34970112332", trust, allowTestKeys: true, commission: false });
+        expect(bad.findings.map(f => f.code)).to.include("PaseKeyConfirmationFailed");
+        const r = await diagnose(image, { code: encrypted.label.qrCode!, trust, allowTestKeys: true });
+        expect(r.findings).to.deep.equal([]);
+        expect(r.commissioning.ok, r.commissioning.detail).to.equal(true);
+        const key = Buffer.from(encrypted.factory.get("dac-key") as Uint8Array).toString("hex");
+        expect(JSON.stringify(r)).not.to.contain(key.slice(0, 16));
+        expect(r.factory!.entries.find(e => e.key === "dac-key")!.value).to.match(/redacted/);
+        expect((await diagnose(image, { trust: { ...trust, paas: [] }, allowTestKeys: true })).findings[0]!.code).to.equal("PaaNotFound");
+    });
+
+    it("CLI: a bare plaintext partition read with keys → exit 1 naming esp-matter#808; unreadable input → exit 2", async () => {
+        const dir = await mkdtemp(join(tmpdir(), "mfgsim-diag-"));
+        try {
+            await writeFile(join(dir, "p.bin"), plain.factory.bytes);
+            await writeFile(join(dir, "k.bin"), encrypted.nvsKeys!);
+            const r = await runCli(["diagnose", "p.bin", "--keys", "k.bin", "--json"], { cwd: dir });
+            expect(r.code, r.stderr).to.equal(1);
+            const doc = JSON.parse(r.stdout);
+            expect(doc.input).to.equal("partition");
+            expect(doc.findings[0].code).to.equal("ESP_ERR_NVS_NOT_FOUND");
+            expect(doc.findings[0].issues).to.include("esp-matter#808");
+            const missing = await runCli(["diagnose", "nope.bin"], { cwd: dir });
+            expect(missing.code).to.equal(2);
+            expect(missing.stderr.trim().split("\n")).to.have.length(1);
+        } finally {
+            await rm(dir, { recursive: true, force: true });
+        }
+    });
+});
