@@ -184,12 +184,15 @@ export function buildDevice(ctx: BatchContext, prep: Prepared, index: number): B
     let dacDer: Uint8Array | undefined;
     let dacPem: string | undefined;
     let dacSkid: Uint8Array | undefined;
+    let dacCn: string | undefined = uuid;
     if (prep.pai) {
         if (prep.dacGiven) {
             dacKey = prep.dacGiven.key;
             dacDer = prep.dacGiven.der;
             dacPem = pem("CERTIFICATE", dacDer);
-            dacSkid = skidOf(parseCertificate(dacDer));
+            const given = parseCertificate(dacDer);
+            dacSkid = skidOf(given);
+            dacCn = given.subject.find(a => a.oid === "2.5.4.3")?.text;
         } else {
             dacKey = rng.seeded ? fastKey(seededScalar(rng, "dac-key")) : fastKey();
             const issued = issueDac({
@@ -335,7 +338,8 @@ export function buildDevice(ctx: BatchContext, prep: Prepared, index: number): B
         qrCode,
         manualCodeFormatted: manualFormatted,
         master: rows.map(r => r.value),
-        cnDac: dacPem ? [uuid, dacPem] : null,
+        // cn_dacs-*.csv: the DAC subject CN (mfg_tool skips a DAC without one)
+        cnDac: dacPem && dacCn ? [dacCn, dacPem] : null,
         rdIdUid: c.rdIdUidInSecureCert ? (rdIdUid ?? null) : null,
         record,
     };
