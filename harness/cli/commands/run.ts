@@ -60,7 +60,8 @@ export function register(program: Command): void {
                         onDevice: progress ? d => say(`${d.status.toUpperCase()} ${d.id}${firstFailure(d)}`) : undefined,
                     });
                 } else {
-                    const { runScenarioFiles, newSeed, replayCommand } = await import("../../../scenarios/lib/runner.js");
+                    const { runScenarioFiles, newSeed, replayCommand, findScenarioFiles } = await import("../../../scenarios/lib/runner.js");
+                    findScenarioFiles(paths); // bad paths fail before anything is printed
                     const seed = opts.seed ?? newSeed();
                     if (opts.grep !== undefined) {
                         try {
