@@ -269,6 +269,20 @@ describe("mfg_tool: generate batch", function () {
         expect(keys).to.include("serial-num");
     });
 
+    it("--enable-dynamic-passcode and --no-bin: no verifier, no onboarding codes, no binaries", async () => {
+        const r = await runBatch(cfg({ count: 1, dynamicPasscode: true }), { cwd: root });
+        const d = r.devices[0]!;
+        expect(d.qrCode).to.equal(null);
+        expect(d.files.onboardingCodes).to.equal(undefined);
+        const keys = mountNvs(new Uint8Array(readFileSync(join(r.top, d.files.partition!)))).entries().map(e => e.key);
+        expect(keys).to.include("salt").and.not.to.include("verifier");
+        expect(readFileSync(join(r.top, "staging/pin_disc.csv"), "utf8").split("\n")[0]).to.equal("Index,Iteration Count,Salt,Discriminator");
+        const nb = await runBatch(cfg({ count: 1, generateBin: false, encrypt: true }), { cwd: root });
+        const files = readdirSync(join(nb.top, nb.devices[0]!.id));
+        expect(files.some(f => f.endsWith(".bin"))).to.equal(false);
+        expect(existsSync(join(nb.top, nb.devices[0]!.files.partitionCsv))).to.equal(true);
+    });
+
     it("rejects what mfg_tool lets through: passcode 123456789, bad dates, --salt without --passcode", () => {
         for (const bad of [{ passcode: 123456789 }, { passcode: 11111111 }, { passcode: 0 }, { salt: "AAAAAAAAAAAAAAAAAAAAAA==" }, { discriminator: 0x1000 }, { count: 2, serialNum: "x" }]) {
             expect(() => validateConfig(cfg({ count: 1, ...bad })), JSON.stringify(bad)).to.throw(DiagnosticError).with.property("exitCode", 2);
@@ -310,6 +324,10 @@ describe("mfg_tool: building blocks", () => {
             const keys = { eky: key.subarray(0, 32), tky: key.subarray(32) };
             return Buffer.from(encryptNvsImage(plain, keys)).equals(Buffer.from(encryptImage(plain, keys)));
         }), { numRuns: 20 });
+    });
+
+    it("CSV parser takes arbitrary text without throwing", () => {
+        fc.assert(fc.property(fc.string({ unit: "binary" }), s => Array.isArray(parseCsv(s))), { numRuns: 300 });
     });
 
     it("CSV writer round-trips through the parser (Python csv.writer quoting)", () => {
