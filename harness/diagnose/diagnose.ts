@@ -202,7 +202,7 @@ export async function diagnose(image: Uint8Array, o: DiagnoseOptions = {}): Prom
                         issues = ["esp-idf#9287"];
                     }
                 }
-                find(code, code.startsWith("ESP_ERR_NVS_NO") || code === "ESP_ERR_NVS_PART_NOT_FOUND" ? "boot" : "factory-data", fw.error.message, cause, issues);
+                find(code, code === "ESP_ERR_NVS_NO_FREE_PAGES" || code === "ESP_ERR_NVS_PART_NOT_FOUND" ? "boot" : "factory-data", fw.error.message, cause, issues);
             }
         }
     } else {
