@@ -336,6 +336,18 @@ describe("mfg_tool: building blocks", () => {
         }), { numRuns: 200 });
     });
 
+    it("QR matrix: the same modules (mask choice included) as qrcode's own encoder", async () => {
+        const QRCode = (await import("qrcode")).default;
+        const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-.";
+        fc.assert(fc.property(fc.array(fc.constantFrom(...alphabet), { minLength: 19, maxLength: 60 }), chars => {
+            const text = "MT:" + chars.join("");
+            const ref = QRCode.create([{ data: text, mode: "alphanumeric" }], { errorCorrectionLevel: "M", version: text.length <= 20 ? 2 : undefined });
+            const mine = qrMatrix(text);
+            expect(mine.size).to.equal(ref.modules.size);
+            expect([...mine.modules]).to.deep.equal(Array.from(ref.modules.data as unknown as ArrayLike<number>, x => (x ? 1 : 0)));
+        }), { numRuns: 60 });
+    });
+
     it("QR labels: the SVG decodes with jsQR for payloads of every length class", () => {
         for (const text of ["MT:Y.K9042C00KA0648G00", "MT:-24J0AFN00KA064IJ3P0IXZB0DK5N1K8SQ1RYCU1O0"]) {
             expect(decodeSvg(qrSvg(qrMatrix(text)))).to.equal(text);
