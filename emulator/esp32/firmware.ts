@@ -138,8 +138,9 @@ export async function startFirmware(chip: VirtualEsp32, boot: BootResult, option
     const sameError = failedNvs.length === nvsReads.length && nvsReads.length > 0 && failedNvs.every(r => r.error === failedNvs[0]!.error);
     if (sameError) {
         const code = failedNvs[0]!.error!;
-        log.e(DL, `nvs_flash_init_partition(${label}) failed: ${code}`);
-        log.e(DL, `${code} reading ${label} (chip-factory): no factory data`);
+        // NOT_FOUND everywhere: the partition mounted but nothing decodes (e.g. plaintext image, NVS encryption on)
+        if (code !== "ESP_ERR_NVS_NOT_FOUND" && code !== "ESP_ERR_NVS_TYPE_MISMATCH") log.e(DL, `nvs_flash_init_partition(${label}) failed: ${code}`);
+        log.e(DL, `${code} reading ${failedNvs[0]!.key} from ${label} (and every other chip-factory key): no factory data`);
     }
     for (const r of result.reads) {
         if (r.ok || (sameError && r.source === "nvs")) continue;

@@ -11,5 +11,5 @@ export default scenario("esp-idf#5747: NVS keys regenerated after the factory im
     expect(dev.read("discriminator")).toFailWith("ESP_ERR_NVS_NOT_FOUND");
     const boot = await dev.boot();
     expect(boot).toFailWith("ESP_ERR_NVS_NOT_FOUND");
-    expect(boot.log).toContain("ESP_ERR_NVS_NOT_FOUND reading fctry (chip-factory)");
+    expect(boot.log).toContain("ESP_ERR_NVS_NOT_FOUND reading discriminator from fctry");
 });
