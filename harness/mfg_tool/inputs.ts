@@ -1,4 +1,5 @@
 /** Reading the batch's input files (-c/-k, --dac-cert/--dac-key, -cd, --csv/--mcsv) with one-line errors naming the file. */
+import { type KeyObject, createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
@@ -6,6 +7,7 @@ import { type P256Key, loadPrivateKey, pemBlocks } from "../pki/keys.js";
 import { type Certificate, parseCertificate } from "../pki/x509.js";
 import { parseCsv } from "./csvfmt.js";
 import type { ExtraSchemaRow } from "./device.js";
+import { fastKey } from "./fastcrypto.js";
 
 export function readBytes(cwd: string, path: string, flag: string): Uint8Array {
     const abs = resolve(cwd, path);
@@ -36,9 +38,39 @@ export function readCertificate(cwd: string, path: string, flag: string): { der:
     }
 }
 
+/**
+ * A P-256 private key (PEM or DER, PKCS#8 or SEC1, or a raw scalar). OpenSSL parses it when it can: the JS
+ * path computes the public key with a point multiplication whose first use builds tables (~100–300 ms).
+ */
 export function readKey(cwd: string, path: string, flag: string): P256Key {
+    const bytes = readBytes(cwd, path, flag);
     try {
-        return loadPrivateKey(readBytes(cwd, path, flag), flag);
+        const text = Buffer.from(bytes).toString("latin1");
+        const isPem = text.includes("-----BEGIN");
+        const der = (type: "pkcs8" | "sec1"): KeyObject | undefined => {
+            try {
+                return createPrivateKey({ key: Buffer.from(bytes), format: "der", type });
+            } catch {
+                return undefined;
+            }
+        };
+        const key = isPem ? createPrivateKey({ key: text, format: "pem" }) : (der("pkcs8") ?? der("sec1"));
+        if (!key) throw new Error("not DER");
+        const jwk = key.export({ format: "jwk" });
+        if (key.asymmetricKeyType === "ec" && jwk.crv === "P-256" && jwk.d && jwk.x && jwk.y) {
+            const b32 = (v: string): Uint8Array => {
+                const b = Buffer.from(v, "base64url");
+                const out = new Uint8Array(32);
+                out.set(b, 32 - b.length);
+                return out;
+            };
+            return fastKey(b32(jwk.d));
+        }
+    } catch {
+        // not something OpenSSL reads (raw scalar, hex, other curve): the strict parser below says why
+    }
+    try {
+        return loadPrivateKey(bytes, flag);
     } catch (e) {
         if (e instanceof DiagnosticError) throw e.withContext({ file: path });
         throw e;
