@@ -368,7 +368,7 @@ export function nvsImage(rows: readonly FactoryRow[], size: number, keys?: NvsKe
         },
     });
     const plain = generateImage(items, { size }).image;
-    return keys ? encryptNvsImage(plain, keys) : plain;
+    return keys ? encryptNvsImage(plain, keys, true) : plain; // the plain image is ours: encrypt in place
 }
 
 function writeOne(path: string, data: Uint8Array | string, mode: number): void {

@@ -20,7 +20,7 @@ function ecb(key: Uint8Array, data: Buffer): Buffer {
 }
 
 /** Encrypts every non-empty entry (bitmap state ≠ 11) like emulator/nvs encryptImage, in two AES passes. */
-export function encryptNvsImage(image: Uint8Array, keys: NvsKeys): Uint8Array {
+export function encryptNvsImage(image: Uint8Array, keys: NvsKeys, inPlace = false): Uint8Array {
     if (Buffer.compare(Buffer.from(keys.eky), Buffer.from(keys.tky)) === 0) return encryptImage(image, keys); // let it refuse
     const offsets: number[] = [];
     for (let p = 0; p + PAGE <= image.length; p += PAGE) {
@@ -29,8 +29,8 @@ export function encryptNvsImage(image: Uint8Array, keys: NvsKeys): Uint8Array {
             if (state !== 3) offsets.push(p + FIRST + i * ENTRY);
         }
     }
-    const out = Buffer.from(image);
-    if (offsets.length === 0) return new Uint8Array(out);
+    const out = inPlace ? Buffer.from(image.buffer, image.byteOffset, image.byteLength) : Buffer.from(image);
+    if (offsets.length === 0) return inPlace ? image : new Uint8Array(out);
     const tweakIn = Buffer.alloc(16 * offsets.length);
     offsets.forEach((off, k) => {
         // 16-byte little-endian offset (offsets < 2^32)
@@ -59,7 +59,7 @@ export function encryptNvsImage(image: Uint8Array, keys: NvsKeys): Uint8Array {
     offsets.forEach((off, k) => {
         for (let b = 0; b < 32; b++) out[off + b] = y[32 * k + b]! ^ t[32 * k + b]!;
     });
-    return new Uint8Array(out);
+    return inPlace ? image : new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
 /** A P-256 key from a scalar (or a fresh one) with OpenSSL doing the point multiplication. */
