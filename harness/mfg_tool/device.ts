@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, c
 import { join, resolve } from "node:path";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { encodeSecureCert, matterSecureCertEntries } from "../../emulator/esp_secure_cert/index.js";
-import { encodeNvsKeys, generateImage, resolveNvsRows, type NvsCsvRow, type NvsKeys } from "../../emulator/nvs/index.js";
+import { encodeNvsKeys, generateImage, resolveNvsRows, type NvsItem, type NvsKeys } from "../../emulator/nvs/index.js";
 import { generateOnboardingCodes } from "../onboarding/index.js";
 import { issueDac } from "../pki/issue.js";
 import { type P256Key, SeededRng, pem, pkcs8Der, sec1Der } from "../pki/keys.js";
@@ -346,27 +346,47 @@ export function buildDevice(ctx: BatchContext, prep: Prepared, index: number): B
     return { uuid, files, journal };
 }
 
-/** Factory rows → NVS items (the same rules as `nvs generate`) → image, encrypted when keys are given. */
+const INT_ENCODINGS = new Set(["u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64"]);
+
+/**
+ * Factory rows → NVS items → image, encrypted when keys are given. The rows mfg_tool's own keys produce
+ * (integers, strings, hex2bin, binary files) are turned into items directly; anything else (--csv rows) goes
+ * through emulator/nvs resolveNvsRows, the same rules as `nvs generate`.
+ */
 export function nvsImage(rows: readonly FactoryRow[], size: number, keys?: NvsKeys): Uint8Array {
-    const csvRows: NvsCsvRow[] = [];
-    const byPath = new Map<string, Uint8Array>();
+    const items: NvsItem[] = [];
     let ns: string | undefined;
     let line = 2;
     for (const r of rows) {
         if (r.namespace !== ns) {
-            csvRows.push({ line: line++, key: r.namespace, type: "namespace", encoding: "", value: "" });
+            items.push({ kind: "namespace", name: r.namespace });
             ns = r.namespace;
+            line++;
         }
-        if (r.bytes) byPath.set(r.value, r.bytes);
-        csvRows.push({ line: line++, key: r.key, type: r.type, encoding: r.encoding, value: r.value });
+        const fast = r.type === "data" && INT_ENCODINGS.has(r.encoding) && /^[0-9]+$/.test(r.value) && Buffer.byteLength(r.key) <= 15
+            ? (() => {
+                  const v = BigInt(r.value);
+                  return r.encoding === "u32" && v <= 0xffffffffn ? ({ kind: "int", key: r.key, type: "u32", value: v } as NvsItem) : undefined;
+              })()
+            : r.type === "data" && r.encoding === "string" && Buffer.byteLength(r.key) <= 15
+              ? ({ kind: "string", key: r.key, bytes: Buffer.concat([Buffer.from(r.value, "utf8"), Buffer.of(0)]) } as NvsItem)
+              : r.type === "data" && r.encoding === "hex2bin" && /^([0-9a-fA-F]{2})*$/.test(r.value) && Buffer.byteLength(r.key) <= 15
+                ? ({ kind: "blob", key: r.key, bytes: new Uint8Array(Buffer.from(r.value, "hex")) } as NvsItem)
+                : r.type === "file" && r.encoding === "binary" && r.bytes && Buffer.byteLength(r.key) <= 15
+                  ? ({ kind: "blob", key: r.key, bytes: r.bytes } as NvsItem)
+                  : undefined;
+        if (fast) items.push(fast);
+        else {
+            const bytes = r.bytes;
+            items.push(...resolveNvsRows([{ line, key: r.key, type: r.type, encoding: r.encoding, value: r.value }], {
+                readFile: () => {
+                    if (!bytes) throw new DiagnosticError("ENOENT", `no content for file row '${r.value}'`);
+                    return bytes;
+                },
+            }));
+        }
+        line++;
     }
-    const items = resolveNvsRows(csvRows, {
-        readFile: p => {
-            const b = byPath.get(p);
-            if (!b) throw new DiagnosticError("ENOENT", `no content for file row '${p}'`);
-            return b;
-        },
-    });
     const plain = generateImage(items, { size }).image;
     return keys ? encryptNvsImage(plain, keys, true) : plain; // the plain image is ours: encrypt in place
 }

@@ -5,8 +5,7 @@
  * matters at hundreds of devices per second.
  */
 import QRCode from "qrcode";
-import { deflateSync } from "node:zlib";
-import { crc32le } from "../../emulator/esp_rom/crc.js";
+import { crc32, deflateSync } from "node:zlib";
 
 export interface QrMatrix {
     size: number;
@@ -134,7 +133,7 @@ function chunk(type: string, body: Uint8Array): Buffer {
     out.writeUInt32BE(body.length, 0);
     out.write(type, 4, "latin1");
     out.set(body, 8);
-    out.writeUInt32BE(crc32le(0, out.subarray(4, 8 + body.length)) >>> 0, 8 + body.length);
+    out.writeUInt32BE(crc32(out.subarray(4, 8 + body.length)) >>> 0, 8 + body.length);
     return out;
 }
 
@@ -144,22 +143,16 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
 export function qrPng(m: QrMatrix, scale = 6, quiet = 4): Uint8Array {
     const dim = (m.size + 2 * quiet) * scale;
     const rowBytes = Math.ceil(dim / 8);
-    const raw = Buffer.alloc((rowBytes + 1) * dim, 0);
-    // greyscale 1-bit: 1 = white. Build each module row once, then copy it `scale` times.
-    const line = Buffer.alloc(rowBytes);
-    for (let my = -quiet; my < m.size + quiet; my++) {
-        line.fill(0);
-        for (let px = 0; px < dim; px++) {
-            const mx = Math.floor(px / scale) - quiet;
-            const dark = my >= 0 && my < m.size && mx >= 0 && mx < m.size && m.modules[my * m.size + mx] === 1;
-            if (!dark) line[px >> 3]! |= 0x80 >> (px & 7);
+    const stride = rowBytes + 1; // filter byte (0: none) + pixels; greyscale 1-bit: 1 = white
+    const raw = Buffer.alloc(stride * dim, 0xff);
+    for (let y = 0; y < dim; y++) raw[y * stride] = 0;
+    for (let my = 0; my < m.size; my++) {
+        const first = (my + quiet) * scale * stride + 1;
+        for (let mx = 0; mx < m.size; mx++) {
+            if (m.modules[my * m.size + mx] !== 1) continue;
+            for (let p = (mx + quiet) * scale, end = p + scale; p < end; p++) raw[first + (p >> 3)]! &= ~(0x80 >> (p & 7));
         }
-        for (let r = 0; r < scale; r++) {
-            const y = (my + quiet) * scale + r;
-            const off = y * (rowBytes + 1);
-            raw[off] = 0; // filter: none
-            line.copy(raw, off + 1);
-        }
+        for (let r = 1; r < scale; r++) raw.copy(raw, first + r * stride, first, first + rowBytes);
     }
     const ihdr = Buffer.alloc(13);
     ihdr.writeUInt32BE(dim, 0);
