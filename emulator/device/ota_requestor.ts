@@ -1,0 +1,295 @@
+/**
+ * The OTA Requestor of the virtual ESP32 (esp-matter's OTAImageProcessorImpl in matter.js terms): a subclass of
+ * matter.js's OtaSoftwareUpdateRequestorServer whose validation streams the downloaded BDX file through the
+ * Matter image verifier (VID/PID, newer version, min/max applicable, digest) and, payload block by payload block,
+ * into the inactive OTA slot through esp_ota_ops (erase + write, flash-encrypted by the chip when encryption is on);
+ * esp_ota_end verifies the ESP app image (checksum, hash or Secure Boot V2 signature). applyUpdate then calls
+ * esp_ota_set_boot_partition (anti-rollback check, otadata state NEW) and asks the platform to reboot.
+ *
+ * The platform (the chip and what happens on reboot / power loss) is handed in through the node's environment
+ * (`OtaPlatformRef`), so the behavior stays a plain matter.js behavior. Timers: `controlOtaTimers()` shortens the
+ * matter.js timers named "OTA Request" / "OTAUpdate…" (30 s after commissioning, 1–600 s after an announcement,
+ * 2–12 min after a restart) so tests never wait for real.
+ */
+import { MatterError, Millis, Time, type Timer } from "@matter/main";
+import { BasicInformationBehavior } from "@matter/main/behaviors/basic-information";
+import { DescriptorServer } from "@matter/main/behaviors/descriptor";
+import { OtaSoftwareUpdateRequestorServer } from "@matter/main/behaviors/ota-software-update-requestor";
+import { PeerSet, type PersistedFileDesignator, PeerAddress } from "@matter/main/protocol";
+import { FabricIndex, NodeId } from "@matter/main/types";
+import { DiagnosticError } from "../esp_common/err.js";
+import type { EspOta, OtaEndResult, OtaHandle } from "../app_update/esp_ota_ops.js";
+import type { PartitionEntry } from "../esp_partition/index.js";
+import { OTA_FIXED_HEADER_SIZE, otaHeaderLength, type OtaExpectations, type OtaImageHeader, OtaImageVerifier, type OtaRejection } from "../ota_image/index.js";
+import type { RunningDevice } from "./device.js";
+
+/** The image was refused: `code` is the rejection (VendorIdMismatch, NotNewer, DigestMismatch, …) or the esp_err_t. */
+export class OtaRefusedError extends DiagnosticError {
+    override name = "OtaRefusedError";
+    readonly rejections: OtaRejection[];
+    constructor(code: string, message: string, rejections: OtaRejection[] = []) {
+        super(code, message);
+        this.rejections = rejections;
+    }
+}
+
+/**
+ * Streams a Matter OTA file into the next OTA slot: header checks before anything is erased, payload to
+ * esp_ota_write as it arrives, digest + esp_ota_end at the end. Nothing touches otadata.
+ */
+export class OtaImageInstaller {
+    readonly #ota: EspOta;
+    readonly #verifier: OtaImageVerifier;
+    #seen = 0;
+    #payloadStart?: number;
+    #handle?: OtaHandle;
+    #target?: PartitionEntry;
+    #failed?: OtaRefusedError;
+    #first = new Uint8Array(0);
+
+    constructor(ota: EspOta, expect: OtaExpectations) {
+        this.#ota = ota;
+        this.#verifier = new OtaImageVerifier(expect);
+    }
+
+    get target(): PartitionEntry | undefined {
+        return this.#target;
+    }
+
+    get header(): OtaImageHeader | undefined {
+        return this.#verifier.header;
+    }
+
+    update(chunk: Uint8Array): void {
+        if (this.#failed) throw this.#failed;
+        const at = this.#seen;
+        this.#seen += chunk.length;
+        if (this.#first.length < OTA_FIXED_HEADER_SIZE) {
+            const joined = new Uint8Array(this.#first.length + chunk.length);
+            joined.set(this.#first);
+            joined.set(chunk, this.#first.length);
+            this.#first = joined.subarray(0, Math.min(joined.length, OTA_FIXED_HEADER_SIZE));
+        }
+        this.#verifier.update(chunk);
+        if (this.#payloadStart === undefined) {
+            if (this.#verifier.header === undefined) {
+                const rej = this.#verifier.headerRejections;
+                if (rej.length) this.#refuse(rej);
+                return;
+            }
+            const rej = this.#verifier.headerRejections;
+            if (rej.length) this.#refuse(rej);
+            this.#payloadStart = otaHeaderLength(this.#first) ?? OTA_FIXED_HEADER_SIZE;
+            this.#target = this.#ota.getNextUpdatePartition();
+            this.#handle = this.#ota.begin(this.#target, this.#verifier.header.payloadSize);
+        }
+        const from = Math.max(0, this.#payloadStart - at);
+        if (from < chunk.length) this.#ota.write(this.#handle!, chunk.subarray(from));
+    }
+
+    /** Digest and size checks, then esp_ota_end (image verify incl. secure boot). */
+    finish(): { header: OtaImageHeader; end: OtaEndResult; target: PartitionEntry } {
+        if (this.#failed) throw this.#failed;
+        const r = this.#verifier.finish();
+        if (!r.ok || !r.header) {
+            if (this.#handle) this.#ota.abort(this.#handle);
+            this.#refuse(r.rejections.length ? r.rejections : [{ reason: "Truncated", code: "CHIP_ERROR_BUFFER_TOO_SMALL", message: "empty image" }]);
+        }
+        let end: OtaEndResult;
+        try {
+            end = this.#ota.end(this.#handle!);
+        } catch (e) {
+            if (e instanceof DiagnosticError && e.code !== "POWER_LOSS") throw new OtaRefusedError(e.code, e.message);
+            throw e;
+        }
+        return { header: r.header!, end, target: this.#target! };
+    }
+
+    #refuse(rejections: readonly OtaRejection[]): never {
+        if (this.#handle) this.#ota.abort(this.#handle);
+        const first = rejections[0]!;
+        this.#failed = new OtaRefusedError(first.code, first.message, [...rejections]);
+        throw this.#failed;
+    }
+}
+
+/** Feeds a whole stream of chunks through an installer, then finishes it. */
+export async function installOtaStream(
+    installer: OtaImageInstaller,
+    chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): Promise<ReturnType<OtaImageInstaller["finish"]>> {
+    for await (const c of chunks as AsyncIterable<Uint8Array>) installer.update(c);
+    return installer.finish();
+}
+
+export interface OtaEvent {
+    kind: "refused" | "installed" | "boot-partition-set" | "power-loss" | "error";
+    code?: string;
+    message: string;
+    softwareVersion?: number;
+}
+
+/** What the requestor needs from the device it runs on. */
+export interface OtaPlatform {
+    /** esp_ota_ops on the chip, configured with the running slot, secure boot and anti-rollback. */
+    readonly ota: EspOta;
+    /** The chip rebooted: the new otadata is in place. Called once, after the command path returned. */
+    reboot(reason: string): void;
+    /** Power was lost during a flash operation: the device is dead until the harness powers it on again. */
+    powerLost(error: DiagnosticError): void;
+    /** Every requestor decision, for the harness's report. */
+    record?(event: OtaEvent): void;
+}
+
+/** Environment slot that carries the platform to the behavior. */
+export class OtaPlatformRef {
+    installed?: { target: PartitionEntry; softwareVersion: number };
+    constructor(readonly platform: OtaPlatform) {}
+}
+
+class OtaInstallFailed extends MatterError {
+    constructor(readonly code: string, message: string) {
+        super(`${code}: ${message}`);
+    }
+}
+
+function isPowerLoss(e: unknown): e is DiagnosticError {
+    return e instanceof DiagnosticError && e.code === "POWER_LOSS";
+}
+
+export class EspOtaRequestorServer extends OtaSoftwareUpdateRequestorServer {
+    protected override async validateUpdateFile(newSoftwareVersion?: number) {
+        const ref = this.env.get(OtaPlatformRef);
+        const { platform } = ref;
+        if (newSoftwareVersion === undefined) {
+            // a file left over from an earlier run: never applied without a fresh transfer
+            throw new OtaInstallFailed("CHIP_ERROR_INCORRECT_STATE", "stale downloaded image discarded");
+        }
+        const basic = this.endpoint.stateOf(BasicInformationBehavior);
+        const installer = new OtaImageInstaller(platform.ota, { vendorId: basic.vendorId, productId: basic.productId, currentVersion: basic.softwareVersion });
+        try {
+            const blob = await (await this.getDownloadLocation()).openBlob();
+            const reader = blob.stream().getReader();
+            const chunks = (async function* () {
+                while (true) {
+                    const { done, value } = await reader.read();
+                    if (done) return;
+                    yield value as Uint8Array;
+                }
+            })();
+            const r = await installOtaStream(installer, chunks);
+            if (r.header.softwareVersion !== newSoftwareVersion) {
+                throw new OtaRefusedError("CHIP_ERROR_INCORRECT_STATE", `image SoftwareVersion ${r.header.softwareVersion} is not the offered ${newSoftwareVersion}`);
+            }
+            ref.installed = { target: r.target, softwareVersion: r.header.softwareVersion };
+            platform.record?.({ kind: "installed", message: `image ${r.header.softwareVersionString} in ${r.target.name} (${r.end.imageLength} bytes, verified)`, softwareVersion: r.header.softwareVersion });
+            return super.validateUpdateFile(newSoftwareVersion);
+        } catch (e) {
+            ref.installed = undefined;
+            if (isPowerLoss(e)) {
+                platform.record?.({ kind: "power-loss", code: e.code, message: e.message });
+                platform.powerLost(e);
+            } else if (e instanceof DiagnosticError) {
+                platform.record?.({ kind: "refused", code: e.code, message: e.message });
+            } else {
+                platform.record?.({ kind: "error", code: "CHIP_ERROR_INTERNAL", message: (e as Error)?.message ?? String(e) });
+            }
+            if (e instanceof MatterError) throw e;
+            throw new OtaInstallFailed(e instanceof DiagnosticError ? e.code : "CHIP_ERROR_INTERNAL", (e as Error)?.message ?? String(e));
+        }
+    }
+
+    protected override async applyUpdate(newSoftwareVersion: number, _fileDesignator: PersistedFileDesignator) {
+        const ref = this.env.get(OtaPlatformRef);
+        const { platform } = ref;
+        const installed = ref.installed;
+        if (!installed || installed.softwareVersion !== newSoftwareVersion) {
+            platform.record?.({ kind: "error", code: "CHIP_ERROR_INCORRECT_STATE", message: `no verified image of version ${newSoftwareVersion} in an OTA slot` });
+            return;
+        }
+        try {
+            const set = platform.ota.setBootPartition(installed.target);
+            platform.record?.({ kind: "boot-partition-set", message: `esp_ota_set_boot_partition(${installed.target.name}): otadata[${set.sector}] seq ${set.seq} ${set.state}`, softwareVersion: newSoftwareVersion });
+        } catch (e) {
+            if (isPowerLoss(e)) {
+                platform.record?.({ kind: "power-loss", code: e.code, message: e.message });
+                platform.powerLost(e);
+                return;
+            }
+            const code = e instanceof DiagnosticError ? e.code : "CHIP_ERROR_INTERNAL";
+            platform.record?.({ kind: "refused", code, message: (e as Error).message });
+            ref.installed = undefined;
+            return;
+        }
+        ref.installed = undefined;
+        // esp_restart() after the response went out
+        setTimeout(() => platform.reboot(`OTA to ${newSoftwareVersion}`), 5);
+    }
+}
+
+/** Matter device type OTA Requestor (0x0012). */
+export const OTA_REQUESTOR_DEVICE_TYPE = 0x12;
+
+/** Adds the requestor to a running device's root endpoint (until startDevice takes extra root behaviors). */
+export async function attachOtaRequestor(device: RunningDevice, platform: OtaPlatform): Promise<OtaPlatformRef> {
+    const ref = new OtaPlatformRef(platform);
+    const node = device.node;
+    node.env.set(OtaPlatformRef, ref);
+    // The requestor's initialize() adds the OtaRequestor device type synchronously, which conflicts with the running
+    // node's descriptor lock: put it there first (then addDeviceTypes finds it and writes nothing).
+    const descriptor = node.stateOf(DescriptorServer) as unknown as { deviceTypeList: Array<{ deviceType: number; revision: number }> };
+    if (!descriptor.deviceTypeList.some(d => d.deviceType === OTA_REQUESTOR_DEVICE_TYPE)) {
+        await node.setStateOf(DescriptorServer, { deviceTypeList: [...descriptor.deviceTypeList, { deviceType: OTA_REQUESTOR_DEVICE_TYPE, revision: 1 }] } as never);
+    }
+    node.behaviors.require(EspOtaRequestorServer);
+    await node.act(agent => agent.load(EspOtaRequestorServer));
+    return ref;
+}
+
+/** Tells the device where an operational peer (the OTA provider) listens: the harness's discovery, no mDNS. */
+export function setPeerOperationalAddress(device: RunningDevice, nodeId: bigint, address: { ip: string; port: number }): void {
+    const fabrics = (device.node.state.operationalCredentials.fabrics ?? []) as unknown as Array<{ fabricIndex: number }>;
+    const peers = device.node.env.get(PeerSet);
+    for (const f of fabrics) {
+        const pa = PeerAddress({ nodeId: NodeId(nodeId), fabricIndex: FabricIndex(f.fabricIndex) });
+        peers.for(pa).descriptor.operationalAddress = { type: "udp", ip: address.ip, port: address.port };
+    }
+}
+
+/** Handle on the shortened OTA timers. */
+export interface OtaTimerControl {
+    /** The next `count` matching timers (default 1) fire after `delayMs` instead of their spec delay. */
+    arm(count?: number): void;
+    disarm(): void;
+    /** Puts the default clock back. */
+    restore(): void;
+}
+
+/**
+ * Controllable OTA timers: while armed, matter.js's timers named "OTA Request" and "OTAUpdate…" with a spec delay
+ * of at most 15 minutes (30 s after commissioning, 1–600 s after an announcement, 2–12 min after a restart) run
+ * after `delayMs`. The 24 h periodic query keeps its real delay, so a failed update never loops.
+ */
+export function controlOtaTimers(options: { delayMs?: number; match?: RegExp } = {}): OtaTimerControl {
+    const base = Time.default;
+    const match = options.match ?? /^OTA( Request|Update)/;
+    const delay = Millis(options.delayMs ?? 1);
+    let armed = 0;
+    const wrapped = Object.create(base) as Time;
+    wrapped.getTimer = (name: string, duration, callback): Timer => {
+        if (armed > 0 && match.test(name) && duration <= 15 * 60_000) {
+            armed--;
+            return base.getTimer(name, delay, callback);
+        }
+        return base.getTimer(name, duration, callback);
+    };
+    Time.default = wrapped;
+    return {
+        arm: (count = 1) => void (armed = count),
+        disarm: () => void (armed = 0),
+        restore: () => {
+            armed = 0;
+            if (Time.default === wrapped) Time.default = base;
+        },
+    };
+}

@@ -1,0 +1,57 @@
+import { expect } from "chai";
+import { Logger, LogLevel } from "@matter/main";
+import { appImage, makeChip, makeOtaFixture, otaFile, type OtaFixture } from "./testing.js";
+import { OtaProvider } from "./provider.js";
+import { performOta, VirtualOtaDevice } from "./ota.js";
+
+describe("harness/ota: Matter OTA on the virtual ESP32 (real UDP on loopback)", function () {
+    this.timeout(30000);
+    let fx: OtaFixture;
+    let provider: OtaProvider;
+    let dev: VirtualOtaDevice;
+    let nodeId: bigint;
+
+    before(async () => {
+        Logger.level = LogLevel.ERROR;
+        fx = await makeOtaFixture();
+        dev = new VirtualOtaDevice({ chip: makeChip(fx) });
+        const fw = await dev.powerOn();
+        expect(fw.ok, fw.error?.message).to.equal(true);
+        provider = await OtaProvider.start();
+        nodeId = await provider.commission({ address: { ip: "127.0.0.1", port: dev.port! }, passcode: fx.passcode });
+    });
+    after(async () => {
+        await dev?.powerOff();
+        await provider?.close();
+        await fx?.cleanup();
+    });
+
+    it("wrong VendorID → QueryImage NotAvailable, otadata and slot untouched", async () => {
+        provider.clearImages();
+        await provider.addImages([otaFile(fx, appImage(2), 2, { vendorId: 0xfff2 })]);
+        const otadata = dev.chip.flashReadRaw(0xf000, 0x2000);
+        const ops = dev.chip.flash.opCount;
+        const r = await performOta(provider, dev, nodeId);
+        expect(r.status).to.equal("not-available");
+        expect(r.code).to.equal("NotAvailable");
+        expect(r.detail).to.contain("VendorIdMismatch");
+        expect(dev.chip.flashReadRaw(0xf000, 0x2000)).to.deep.equal(otadata);
+        expect(dev.chip.flash.opCount).to.equal(ops);
+        expect(r.softwareVersionAfter).to.equal(1);
+    });
+
+    it("a v2 image: BDX into ota_1, reboot through the bootloader, self-test, VALID; same fabric, SoftwareVersion 2", async () => {
+        provider.clearImages();
+        await provider.addImages([otaFile(fx, appImage(2, { size: 64 * 1024 }), 2)]);
+        const r = await performOta(provider, dev, nodeId);
+        expect(r.status, r.detail).to.equal("updated");
+        expect(r.softwareVersionAfter).to.equal(2);
+        expect(r.bootSlot).to.equal("ota_1");
+        expect(dev.running!.commissionedFabrics).to.equal(1);
+        expect(r.timings.bdxBytes).to.be.greaterThan(64 * 1024);
+        // the next boot keeps the confirmed slot
+        await dev.restart();
+        expect(dev.bootSlot).to.equal("ota_1");
+        expect(dev.boot!.selection!.states.join(" ")).to.contain("VALID");
+    });
+});

@@ -1,0 +1,386 @@
+/**
+ * The harness's OTA Provider: a matter.js controller node (its own fabric, loopback only) with an OTA Provider
+ * endpoint (matter.js OtaSoftwareUpdateProviderServer: QueryImage, BDX server, ApplyUpdateRequest) serving images
+ * from memory, a file or a directory. It commissions the device itself (PASE from the label's passcode, the
+ * strict attestation hook when given, CASE through the harness's registry — never mDNS), so the provider is an
+ * administrator of the fabric the requestor must talk to.
+ *
+ * Image choice follows the Matter rules (same VID/PID, newer than the running version, running version within
+ * min/max applicable) and answers QueryImage with NotAvailable otherwise; `serveAnything` turns the provider into a
+ * misbehaving one so the device's own refusals can be tested.
+ */
+import { readdir, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { ControllerBehavior, Endpoint, EndpointNumber, Millis, NodeId, Seconds, ServerNode } from "@matter/main";
+import { BasicInformation } from "@matter/main/clusters/basic-information";
+import { OtaSoftwareUpdateProviderServer } from "@matter/main/behaviors/ota-software-update-provider";
+import { OtaSoftwareUpdateRequestorClient } from "@matter/main/behaviors/ota-software-update-requestor";
+import { OtaProviderEndpoint } from "@matter/main/endpoints/ota-provider";
+import {
+    BdxProtocol,
+    ClientInteraction,
+    Read,
+    type BdxSession,
+    ControllerCommissioner,
+    FabricAuthority,
+    PeerSet,
+    PersistedFileDesignator,
+    type Fabric,
+    type PeerAddress,
+} from "@matter/main/protocol";
+import { OtaSoftwareUpdateProvider } from "@matter/main/clusters/ota-software-update-provider";
+import { OtaSoftwareUpdateRequestor } from "@matter/main/clusters/ota-software-update-requestor";
+import { createNodeEnvironment } from "../../emulator/device/environment.js";
+import { MemoryStorageBackend } from "../../emulator/device/storage.js";
+import { DiagnosticError } from "../../emulator/esp_common/err.js";
+import { checkOtaHeader, decodeOtaImage, type OtaImageHeader } from "../../emulator/ota_image/index.js";
+import { DEFAULT_COVERED_FINDINGS, FlowState, strictFlowClass } from "../commissioner/flow.js";
+import { assertLoopback, type DeviceAddress } from "../commissioner/registry.js";
+import type { AttestationHook } from "../commissioner/types.js";
+
+export interface ProvidedImage {
+    name: string;
+    bytes: Uint8Array;
+    header: OtaImageHeader;
+}
+
+export interface QueryRecord {
+    nodeId: bigint;
+    vendorId: number;
+    productId: number;
+    softwareVersion: number;
+    status: "UpdateAvailable" | "NotAvailable";
+    image?: string;
+    why?: string;
+}
+
+export interface TransferRecord {
+    nodeId: bigint;
+    bytes: number;
+    ms: number;
+    finished: boolean;
+}
+
+/** Knobs the tests turn. */
+export interface ProviderFaults {
+    /** Serve the newest image whatever VID/PID/version rules say (a misbehaving provider). */
+    serveAnything?: boolean;
+    /** Abort (force-close) the next BDX transfer after this many bytes. */
+    abortAfterBytes?: number;
+    /** Flip a bit of the served payload at this file offset (the transfer corrupts the image). */
+    flipBitAt?: number;
+}
+
+/** What the provider endpoint reads from its environment. */
+class ProviderContext {
+    readonly images: ProvidedImage[] = [];
+    readonly queries: QueryRecord[] = [];
+    readonly transfers: TransferRecord[] = [];
+    faults: ProviderFaults = {};
+    aborts = 0;
+}
+
+function pickImage(ctx: ProviderContext, q: { vendorId: number; productId: number; softwareVersion: number }): { image?: ProvidedImage; why?: string } {
+    const sorted = [...ctx.images].sort((a, b) => b.header.softwareVersion - a.header.softwareVersion);
+    if (ctx.faults.serveAnything) return sorted[0] ? { image: sorted[0] } : { why: "no image" };
+    const reasons: string[] = [];
+    for (const image of sorted) {
+        const r = checkOtaHeader(image.header, { vendorId: q.vendorId, productId: q.productId, currentVersion: q.softwareVersion });
+        if (r.length === 0) return { image };
+        reasons.push(`${image.name}: ${r.map(x => x.code).join(", ")}`);
+    }
+    return { why: reasons.length ? reasons.join("; ") : "no image" };
+}
+
+export class HarnessOtaProviderServer extends OtaSoftwareUpdateProviderServer {
+    protected override async checkUpdateAvailable(request: OtaSoftwareUpdateProvider.QueryImageRequest, peerAddress: PeerAddress) {
+        const ctx = this.env.get(ProviderContext);
+        const { vendorId, productId, softwareVersion } = request;
+        const { image, why } = pickImage(ctx, { vendorId, productId, softwareVersion });
+        ctx.queries.push({
+            nodeId: BigInt(peerAddress.nodeId), vendorId, productId, softwareVersion,
+            status: image ? "UpdateAvailable" : "NotAvailable", ...(image ? { image: image.name } : {}), ...(why ? { why } : {}),
+        });
+        if (!image) return undefined;
+        let bytes = image.bytes;
+        if (ctx.faults.flipBitAt !== undefined && ctx.faults.flipBitAt < bytes.length) {
+            bytes = bytes.slice();
+            bytes[ctx.faults.flipBitAt]! ^= 0x10;
+        }
+        const name = `img-${image.header.vendorId.toString(16)}-${image.header.productId.toString(16)}-${image.header.softwareVersion}`;
+        const fd = new PersistedFileDesignator(name, this.updateStorage);
+        await fd.writeFromStream(new Blob([bytes as unknown as ArrayBuffer]).stream() as never);
+        this.#watchTransfer(ctx, peerAddress);
+        return { newSoftwareVersion: image.header.softwareVersion, newSoftwareVersionString: image.header.softwareVersionString, fileDesignator: fd, consentRequired: false };
+    }
+
+    #watchTransfer(ctx: ProviderContext, peerAddress: PeerAddress) {
+        const bdx = this.env.get(BdxProtocol);
+        const storage = this.updateStorage;
+        const t0 = performance.now();
+        const record: TransferRecord = { nodeId: BigInt(peerAddress.nodeId), bytes: 0, ms: 0, finished: false };
+        const listener = (session: BdxSession) => {
+            if (session.peerAddress.nodeId !== peerAddress.nodeId) return;
+            bdx.sessionStarted.off(listener);
+            ctx.transfers.push(record);
+            session.progressInfo.on(() => {
+                record.bytes = Number(session.transferredBytes ?? 0);
+                record.ms = performance.now() - t0;
+                const limit = ctx.faults.abortAfterBytes;
+                if (limit !== undefined && record.bytes >= limit) {
+                    ctx.faults = { ...ctx.faults, abortAfterBytes: undefined };
+                    ctx.aborts++;
+                    void bdx.disablePeerForScope(peerAddress, storage, true).catch(() => undefined);
+                }
+            });
+            session.progressFinished.on(bytes => {
+                record.bytes = Number(bytes);
+                record.ms = performance.now() - t0;
+                record.finished = true;
+            });
+        };
+        bdx.sessionStarted.on(listener);
+    }
+
+    /** Proceed at once: the harness is the user who consented (matter.js's default would need its update queue). */
+    override async applyUpdateRequest(_request: OtaSoftwareUpdateProvider.ApplyUpdateRequest): Promise<OtaSoftwareUpdateProvider.ApplyUpdateResponse> {
+        const session = (this.context as unknown as { session?: unknown }).session as { peerAddress: PeerAddress } | undefined;
+        if (session?.peerAddress) {
+            await this.env.get(BdxProtocol).disablePeerForScope(session.peerAddress, this.updateStorage, false).catch(() => undefined);
+        }
+        return { action: OtaSoftwareUpdateProvider.ApplyUpdateAction.Proceed, delayedActionTime: 0 };
+    }
+}
+
+export const HarnessOtaProviderEndpoint = OtaProviderEndpoint.with(HarnessOtaProviderServer);
+
+export interface OtaProviderOptions {
+    /** Images: OTA file bytes, file paths or directories (every *.ota / *.bin that decodes as a Matter OTA file). */
+    images?: Array<Uint8Array | string>;
+    fabricLabel?: string;
+    faults?: ProviderFaults;
+}
+
+export interface ProviderCommissionRequest {
+    address: DeviceAddress;
+    passcode: number;
+    /** The strict attestation hook; without it matter.js's own checks run and every finding is accepted. */
+    attestation?: AttestationHook;
+}
+
+/** Loads images from bytes, files and directories; refuses anything that is not a Matter OTA file. */
+export async function loadOtaImages(sources: ReadonlyArray<Uint8Array | string>): Promise<ProvidedImage[]> {
+    const out: ProvidedImage[] = [];
+    const add = (name: string, bytes: Uint8Array) => {
+        const decoded = decodeOtaImage(bytes);
+        out.push({ name, bytes, header: decoded.header });
+    };
+    for (const [i, s] of sources.entries()) {
+        if (typeof s !== "string") {
+            add(`image-${i}`, s);
+            continue;
+        }
+        const st = await stat(s).catch(() => undefined);
+        if (!st) throw new DiagnosticError("ENOENT", `no such file or directory`, { file: s });
+        if (st.isDirectory()) {
+            for (const f of (await readdir(s)).sort()) {
+                if (!/\.(ota|bin)$/i.test(f)) continue;
+                add(f, new Uint8Array(await readFile(join(s, f))));
+            }
+        } else {
+            add(s, new Uint8Array(await readFile(s)));
+        }
+    }
+    return out;
+}
+
+let nextNodeId = 0;
+
+export class OtaProvider {
+    readonly node: ServerNode;
+    readonly #fabric: Fabric;
+    readonly #ctx: ProviderContext;
+    readonly #endpoint: Endpoint;
+
+    private constructor(node: ServerNode, fabric: Fabric, ctx: ProviderContext, endpoint: Endpoint) {
+        this.node = node;
+        this.#fabric = fabric;
+        this.#ctx = ctx;
+        this.#endpoint = endpoint;
+    }
+
+    static async start(options: OtaProviderOptions = {}): Promise<OtaProvider> {
+        const ctx = new ProviderContext();
+        ctx.images.push(...(await loadOtaImages(options.images ?? [])));
+        ctx.faults = { ...(options.faults ?? {}) };
+        const environment = createNodeEnvironment("mfgsim-ota-provider", { storage: new MemoryStorageBackend() });
+        environment.set(ProviderContext, ctx);
+        const endpoint = new Endpoint(HarnessOtaProviderEndpoint, {
+            id: "ota-provider",
+            softwareupdates: { allowTestOtaImages: true, announceAsDefaultProvider: false },
+        } as never);
+        const node = await ServerNode.create(ServerNode.RootEndpoint.with(ControllerBehavior), {
+            id: "mfgsim-ota-provider",
+            environment,
+            network: {
+                port: 0, listeningAddressIpv4: "127.0.0.1", listeningAddressIpv6: "::1", ble: false,
+                profiles: { unknown: { exchanges: 200, delay: 0, additionalMrpDelay: 0 } },
+            },
+            controller: { adminFabricLabel: options.fabricLabel ?? "mfgsim-ota", ip: false, ble: false },
+            commissioning: { enabled: false },
+            basicInformation: {
+                vendorId: 0xfff1, vendorName: "mfgsim", productId: 0x8001, productName: "mfgsim OTA provider",
+                hardwareVersion: 1, softwareVersion: 1, nodeLabel: "", hardwareVersionString: "1", softwareVersionString: "1",
+            },
+            parts: [endpoint],
+        } as never);
+        await node.start();
+        await node.act(agent => agent.load(ControllerBehavior));
+        const config = await node.act(agent => agent.get(ControllerBehavior).fabricAuthorityConfig);
+        const fabric = await node.env.get(FabricAuthority).defaultFabric(config);
+        return new OtaProvider(node, fabric, ctx, endpoint);
+    }
+
+    get port(): number {
+        return this.node.state.network.operationalPort;
+    }
+
+    get nodeId(): bigint {
+        return BigInt(this.#fabric.rootNodeId);
+    }
+
+    get endpointNumber(): number {
+        return this.#endpoint.number;
+    }
+
+    get queries(): readonly QueryRecord[] {
+        return this.#ctx.queries;
+    }
+
+    get transfers(): readonly TransferRecord[] {
+        return this.#ctx.transfers;
+    }
+
+    get aborts(): number {
+        return this.#ctx.aborts;
+    }
+
+    get images(): readonly ProvidedImage[] {
+        return this.#ctx.images;
+    }
+
+    set faults(f: ProviderFaults) {
+        this.#ctx.faults = { ...f };
+    }
+
+    async addImages(sources: ReadonlyArray<Uint8Array | string>): Promise<ProvidedImage[]> {
+        const imgs = await loadOtaImages(sources);
+        this.#ctx.images.push(...imgs);
+        return imgs;
+    }
+
+    clearImages(): void {
+        this.#ctx.images.length = 0;
+    }
+
+    address(nodeId: bigint): PeerAddress {
+        return this.#fabric.addressOf(NodeId(nodeId));
+    }
+
+    /** Where the device listens now (after every reboot: the harness's discovery instead of mDNS). */
+    setDeviceAddress(nodeId: bigint, address: DeviceAddress): void {
+        assertLoopback(address);
+        const peer = this.node.env.get(PeerSet).for(this.address(nodeId));
+        peer.descriptor.operationalAddress = { type: "udp", ip: address.ip, port: address.port };
+    }
+
+    /** Drops sessions to a node (before its device restarts). */
+    async disconnect(nodeId: bigint): Promise<void> {
+        await this.node.env.get(PeerSet).get(this.address(nodeId))?.disconnect(new Error("device restarting"));
+    }
+
+    /** PASE → attestation → NOC → CASE; returns the node id. Throws DiagnosticError(code) on failure. */
+    async commission(request: ProviderCommissionRequest): Promise<bigint> {
+        assertLoopback(request.address);
+        const commissioner = this.node.env.get(ControllerCommissioner);
+        const state = new FlowState();
+        let assigned: bigint | undefined;
+        const flow = request.attestation
+            ? strictFlowClass({
+                  attestation: request.attestation,
+                  state,
+                  coveredFindings: new Set(DEFAULT_COVERED_FINDINGS),
+                  beforeCase: (address: PeerAddress) => this.setDeviceAddress(BigInt(address.nodeId), request.address),
+              } as never)
+            : undefined;
+        try {
+            const { address } = await commissioner.commission({
+                addresses: [{ type: "udp", ip: request.address.ip, port: request.address.port }],
+                fabric: this.#fabric,
+                passcode: request.passcode,
+                ...(flow ? { commissioningFlowImpl: flow, onAttestationFailure: () => false } : {}),
+                timeout: Millis(10_000),
+                caseConnectionTiming: {},
+                claimNodeIdAfterPase: async () => {
+                    const id = 0x10000n + BigInt(++nextNodeId);
+                    assigned = id;
+                    // after matter.js registered the node id: point CASE at the device (no mDNS)
+                    setTimeout(() => this.setDeviceAddress(id, request.address), 0);
+                    return NodeId(assigned);
+                },
+            } as never);
+            return BigInt(address.nodeId);
+        } catch (e) {
+            const code = state.failure?.error ?? (e instanceof DiagnosticError ? e.code : "CHIP_ERROR_INTERNAL");
+            throw new DiagnosticError(code, `commissioning for OTA failed: ${state.failure?.message ?? (e as Error).message}`);
+        } finally {
+            void assigned;
+        }
+    }
+
+    /** The requestor client on the device's endpoint 0 (over CASE). */
+    async #requestorOf(nodeId: bigint) {
+        const client = await this.node.peers.forAddress(this.address(nodeId));
+        const ep = client.endpoints.require(0);
+        ep.behaviors.require(OtaSoftwareUpdateRequestorClient);
+        return ep;
+    }
+
+    /** AnnounceOTAProvider(UpdateAvailable): the requestor queries after its (controllable) "OTA Request" timer. */
+    async announce(nodeId: bigint, reason: OtaSoftwareUpdateRequestor.AnnouncementReason = OtaSoftwareUpdateRequestor.AnnouncementReason.UpdateAvailable): Promise<void> {
+        const ep = await this.#requestorOf(nodeId);
+        await ep.commandsOf(OtaSoftwareUpdateRequestorClient).announceOtaProvider({
+            providerNodeId: NodeId(this.nodeId),
+            vendorId: 0xfff1 as never,
+            announcementReason: reason,
+            endpoint: this.endpointNumber as never,
+        });
+    }
+
+    /** Reads Basic Information over a fresh CASE session (what the self-test and the gate's check compare). */
+    async readBasicInformation(nodeId: bigint): Promise<{ softwareVersion?: number; softwareVersionString?: string; vendorId?: number; productId?: number }> {
+        const address = this.address(nodeId);
+        const peer = this.node.env.get(PeerSet).for(address);
+        await peer.connect({ connectionTimeout: Seconds(10) } as never);
+        const interaction = new ClientInteraction({ environment: this.node.env, exchangeProvider: peer.exchangeProvider, address, network: "fast" } as never);
+        const out: Record<string, unknown> = {};
+        try {
+            const request = Read(Read.Attribute({ endpoint: EndpointNumber(0), cluster: BasicInformation, attributes: ["vendorId", "productId", "softwareVersion", "softwareVersionString"] } as never));
+            for await (const chunk of interaction.read(request)) {
+                for await (const entry of chunk) {
+                    if (entry.kind !== "attr-value") continue;
+                    const attr = BasicInformation.attributes as Record<string, { id: number }>;
+                    const name = Object.keys(attr).find(k => attr[k]!.id === entry.path.attributeId);
+                    if (name !== undefined) out[name] = entry.value;
+                }
+            }
+        } finally {
+            await interaction.close();
+        }
+        return out;
+    }
+
+    close(): Promise<void> {
+        return this.node.close();
+    }
+}
