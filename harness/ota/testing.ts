@@ -42,7 +42,7 @@ export function appImage(version: number, extra: Partial<BuildAppImageOptions> =
 }
 
 /** A chip with the v1 app in ota_0, the factory data in fctry; eFuses optional (secure boot, anti-rollback). */
-export function makeChip(fx: OtaFixture, options: { app?: Uint8Array; efuses?: Efuses; seed?: number } = {}): VirtualEsp32 {
+export function makeChip(fx: Pick<OtaFixture, "fctry">, options: { app?: Uint8Array; efuses?: Efuses; seed?: number } = {}): VirtualEsp32 {
     const efuses = options.efuses ?? new Efuses(CHIP);
     const built = buildFlashImage({ chip: CHIP, partitions: ESP_MATTER_PARTITIONS_CSV, app: options.app ?? appImage(1), fctry: fx.fctry, efuses });
     return VirtualEsp32.fromImage(built.image, { chip: CHIP, efuses, seed: options.seed ?? 1 });
