@@ -4,14 +4,14 @@
  * factory NVS partition found through the partition table by label (nvs_flash_init_partition), decrypted with
  * the nvs_keys partition when CONFIG_NVS_ENCRYPTION, or the DAC from esp_secure_cert with
  * CONFIG_SEC_CERT_DAC_PROVIDER — validate it, and start the Matter device on loopback.
- *
- * The matter.js device (emulator/device) is imported lazily: booting and reading factory data stay fast.
  */
 import { DiagnosticError, EspError } from "../esp_common/err.js";
 import { applyOtadataWrites, markAppWrites } from "../app_update/index.js";
 import { DataSubtype, type PartitionEntry, PartitionType } from "../esp_partition/index.js";
 import { type FactoryDataResult, type FactoryRead, readFactoryData } from "../esp_matter/factory_data_provider.js";
-import type { DeviceFactoryData, DeviceStorageBackend, DeviceTypeName, FirmwareInfo, RunningDevice } from "../device/index.js";
+// Static on purpose: a dynamic import() of the device module under tsx can instantiate a second copy of
+// matter.js (different behavior classes), which breaks behaviors other modules add to the same node.
+import { startDevice, validateFactoryData, type DeviceFactoryData, type DeviceStorageBackend, type DeviceTypeName, type FirmwareInfo, type RunningDevice } from "../device/index.js";
 import type { FlashSource } from "../nvs/index.js";
 import { BootLog } from "./boot_log.js";
 import type { BootResult } from "./bootloader.js";
@@ -172,9 +172,8 @@ export async function startFirmware(chip: VirtualEsp32, boot: BootResult, option
     if (fd.manufacturingDate !== undefined) log.i("chip[SVR]", `  Manufacturing Date: ${fd.manufacturingDate}`);
     log.i("chip[SVR]", `  Software Version: ${firmware.softwareVersion} (${firmware.softwareVersionString})`);
 
-    const device = await import("../device/index.js");
     try {
-        device.validateFactoryData(fd, firmware);
+        validateFactoryData(fd, firmware);
     } catch (e) {
         if (!(e instanceof DiagnosticError)) throw e;
         log.e(DL, `${e.code}: ${e.message}`);
@@ -195,7 +194,7 @@ export async function startFirmware(chip: VirtualEsp32, boot: BootResult, option
     }
     let running: RunningDevice;
     try {
-        running = await device.startDevice({
+        running = await startDevice({
             factoryData: fd,
             firmware,
             storage,

@@ -12,6 +12,7 @@ import type { OtaEvent, OtaPlatform } from "../../emulator/device/ota_requestor.
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { type BootOptions, type BootResult, bootChip, type FirmwareOptions, type FirmwareResult, secureBootTrust, startFirmware, type VirtualEsp32 } from "../../emulator/esp32/index.js";
 import type { OtaProvider } from "./provider.js";
+import * as requestor from "../../emulator/device/ota_requestor.js";
 
 export interface VirtualOtaDeviceOptions {
     chip: VirtualEsp32;
@@ -20,12 +21,8 @@ export interface VirtualOtaDeviceOptions {
     firmware?: Omit<FirmwareOptions, "storage" | "port">;
 }
 
-/**
- * The requestor module is loaded the way emulator/esp32/firmware.ts loads the device (dynamic import): under tsx a
- * dynamically imported module tree gets its own matter.js instance, and the requestor behavior must come from the
- * same instance as the device's node.
- */
-const requestorModule = () => import("../../emulator/device/ota_requestor.js");
+/** Static import: the requestor behavior must come from the same matter.js instance as the device's node. */
+const requestorModule = async () => requestor;
 
 type Signal = { kind: "reboot"; reason: string } | { kind: "power-loss"; code: string; message: string } | { kind: "refused"; code: string; message: string };
 
