@@ -117,18 +117,59 @@ export function decryptEntry(keys: NvsKeys, offset: number, cipher: Uint8Array):
     return xts(keys, offset, cipher, true);
 }
 
-/** Encrypts every non-empty entry (bitmap state ≠ 11) of a plaintext image; headers and bitmaps stay as they are. */
+/**
+ * Encrypts every non-empty entry (bitmap state ≠ 11) of a plaintext image; headers and bitmaps stay as they are.
+ * Same bytes as `encryptEntry` on each entry (a property test checks it), computed as XTS over the whole image in
+ * two AES-ECB passes — one for the tweaks, one for the data — instead of one cipher object per 32-byte entry
+ * (≈ 10× faster; `generate -e` encrypts every device's partition).
+ */
 export function encryptImage(image: Uint8Array, keys: NvsKeys): Uint8Array {
-    const out = image.slice();
+    checkKeyLengths(keys);
+    if (Buffer.compare(Buffer.from(keys.eky), Buffer.from(keys.tky)) === 0) {
+        // as OpenSSL's XTS (and so encryptEntry) does
+        throw new EspError("ESP_ERR_NVS_XTS_ENCR_FAILED", "AES-XTS failed: the two key halves are equal");
+    }
+    const out = Buffer.from(image);
+    const offsets: number[] = [];
     for (let p = 0; p + PAGE_SIZE <= out.length; p += PAGE_SIZE) {
         const bitmap = out.subarray(p + BITMAP_OFFSET, p + BITMAP_OFFSET + 32);
         for (let i = 0; i < ENTRIES_PER_PAGE; i++) {
-            if (bitmapState(bitmap, i) === EntryState.EMPTY) continue;
-            const off = p + FIRST_ENTRY_OFFSET + i * ENTRY_SIZE;
-            out.set(encryptEntry(keys, off, out.subarray(off, off + ENTRY_SIZE)), off);
+            if (bitmapState(bitmap, i) !== EntryState.EMPTY) offsets.push(p + FIRST_ENTRY_OFFSET + i * ENTRY_SIZE);
         }
     }
-    return out;
+    if (offsets.length === 0) return new Uint8Array(out);
+    // T0 = AES(tky, LE128(offset)); the entry's second block uses T1 = T0·α in GF(2^128) (x^128 + x^7 + x^2 + x + 1)
+    const tweakIn = Buffer.alloc(16 * offsets.length);
+    offsets.forEach((off, k) => tweakFor(off).copy(tweakIn, 16 * k));
+    const t0 = ecb(keys.tky, tweakIn);
+    const t = Buffer.alloc(32 * offsets.length);
+    for (let k = 0; k < offsets.length; k++) {
+        const src = 16 * k;
+        const dst = 32 * k;
+        t0.copy(t, dst, src, src + 16);
+        let carry = 0;
+        for (let b = 0; b < 16; b++) {
+            const v = t0[src + b]!;
+            t[dst + 16 + b] = ((v << 1) | carry) & 0xff;
+            carry = v >> 7;
+        }
+        if (carry) t[dst + 16] = t[dst + 16]! ^ 0x87;
+    }
+    const x = Buffer.alloc(32 * offsets.length);
+    offsets.forEach((off, k) => {
+        for (let b = 0; b < 32; b++) x[32 * k + b] = out[off + b]! ^ t[32 * k + b]!;
+    });
+    const y = ecb(keys.eky, x);
+    offsets.forEach((off, k) => {
+        for (let b = 0; b < 32; b++) out[off + b] = y[32 * k + b]! ^ t[32 * k + b]!;
+    });
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+function ecb(key: Uint8Array, data: Buffer): Buffer {
+    const c = createCipheriv("aes-256-ecb", key, null);
+    c.setAutoPadding(false);
+    return Buffer.concat([c.update(data), c.final()]);
 }
 
 /**

@@ -24,7 +24,7 @@ import { readCertificate, readExtraSchema, readKey, readMasterValues } from "./i
 import { type MfgConfig, usage, validateConfig } from "./options.js";
 import { runDevices } from "./pool.js";
 import { BATCH_INDEX, deviceRng, seedBytes } from "./rng.js";
-import { computeVerifier } from "./verifier.js";
+import { generateVerifier } from "../spake2p/verifier.js";
 
 /** notBefore of seeded batches without --valid-from (SOURCE_DATE_EPOCH wins when set), so reruns are identical. */
 export const SEEDED_NOT_BEFORE = "2024-01-01T00:00:00Z";
@@ -109,7 +109,7 @@ export async function runBatch(config: MfgConfig, options: BatchOptions): Promis
     if (mcsvRows) c.count = mcsvRows.length; // mfg_tool: the mcsv row count overrides -n
     validateConfig(c);
     if (c.salt !== undefined && c.verifier !== undefined && c.passcode !== undefined) {
-        const expected = Buffer.from(computeVerifier(c.passcode, new Uint8Array(Buffer.from(c.salt, "base64")), c.iterationCount)).toString("base64");
+        const expected = Buffer.from(generateVerifier(c.passcode, new Uint8Array(Buffer.from(c.salt, "base64")), c.iterationCount).verifier).toString("base64");
         if (expected !== c.verifier.trim()) {
             throw usage("--verifier does not match --passcode, --salt and --iteration-count (recomputed SPAKE2+ verifier differs)", "--verifier", "CHIP_ERROR_INVALID_ARGUMENT");
         }

@@ -8,18 +8,17 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, c
 import { join, resolve } from "node:path";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { encodeSecureCert, matterSecureCertEntries } from "../../emulator/esp_secure_cert/index.js";
-import { encodeNvsKeys, generateImage, resolveNvsRows, type NvsItem, type NvsKeys } from "../../emulator/nvs/index.js";
+import { encodeNvsKeys, encryptImage, generateImage, resolveNvsRows, type NvsItem, type NvsKeys } from "../../emulator/nvs/index.js";
 import { generateOnboardingCodes } from "../onboarding/index.js";
 import { issueDac } from "../pki/issue.js";
-import { type P256Key, SeededRng, pem, pkcs8Der, sec1Der } from "../pki/keys.js";
-import { encryptNvsImage, fastKey } from "./fastcrypto.js";
+import { type P256Key, SeededRng, keyFromScalar, pem, pkcs8Der, randomKey, sec1Der } from "../pki/keys.js";
 import { type Certificate, parseCertificate, skidOf } from "../pki/x509.js";
 import { csvDocument } from "./csvfmt.js";
 import { factoryRows, partitionCsvRows, type DacFiles, type FactoryRow } from "./factory.js";
 import type { MfgConfig } from "./options.js";
 import { qrMatrix, qrPng, qrSvg } from "./qrlabel.js";
 import { deviceRng, randomDiscriminator, randomPasscode, randomUuid, type Rng } from "./rng.js";
-import { computeVerifier } from "./verifier.js";
+import { generateVerifier } from "../spake2p/verifier.js";
 
 const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 
@@ -57,8 +56,8 @@ export interface Prepared {
 
 export function prepare(ctx: BatchContext): Prepared {
     const p: Prepared = {};
-    if (ctx.pai) p.pai = { cert: parseCertificate(ctx.pai.certDer), key: fastKey(ctx.pai.keyScalar), der: ctx.pai.certDer, path: ctx.pai.path };
-    if (ctx.dacGiven) p.dacGiven = { der: ctx.dacGiven.certDer, key: fastKey(ctx.dacGiven.keyScalar) };
+    if (ctx.pai) p.pai = { cert: parseCertificate(ctx.pai.certDer), key: keyFromScalar(ctx.pai.keyScalar), der: ctx.pai.certDer, path: ctx.pai.path };
+    if (ctx.dacGiven) p.dacGiven = { der: ctx.dacGiven.certDer, key: keyFromScalar(ctx.dacGiven.keyScalar) };
     return p;
 }
 
@@ -169,7 +168,7 @@ export function buildDevice(ctx: BatchContext, prep: Prepared, index: number): B
     const passcode = c.dynamicPasscode ? undefined : (c.passcode ?? randomPasscode(rng));
     const discriminator = c.discriminator ?? randomDiscriminator(rng);
     const salt = c.salt !== undefined ? new Uint8Array(Buffer.from(c.salt, "base64")) : rng.bytes("salt", 32);
-    const verifier = passcode === undefined ? undefined : computeVerifier(passcode, salt, c.iterationCount);
+    const verifier = passcode === undefined ? undefined : generateVerifier(passcode, salt, c.iterationCount).verifier;
     const serialNum = c.serialNum ?? hex(rng.bytes("serial", 16));
     // mfg_tool puts a rotating device id unique id into esp_secure_cert with the commissionable data (random unless given)
     const rdIdUid = c.enableRotatingDeviceId || c.rdIdUid !== undefined || c.rdIdUidInSecureCert ? (c.rdIdUid?.toLowerCase() ?? hex(rng.bytes("rd-id-uid", 16))) : undefined;
@@ -194,7 +193,7 @@ export function buildDevice(ctx: BatchContext, prep: Prepared, index: number): B
             dacSkid = skidOf(given);
             dacCn = given.subject.find(a => a.oid === "2.5.4.3")?.text;
         } else {
-            dacKey = rng.seeded ? fastKey(seededScalar(rng, "dac-key")) : fastKey();
+            dacKey = rng.seeded ? keyFromScalar(seededScalar(rng, "dac-key")) : randomKey();
             const issued = issueDac({
                 key: dacKey,
                 issuer: { cert: prep.pai.cert, key: prep.pai.key },
@@ -388,7 +387,7 @@ export function nvsImage(rows: readonly FactoryRow[], size: number, keys?: NvsKe
         line++;
     }
     const plain = generateImage(items, { size }).image;
-    return keys ? encryptNvsImage(plain, keys, true) : plain; // the plain image is ours: encrypt in place
+    return keys ? encryptImage(plain, keys) : plain;
 }
 
 function writeOne(path: string, data: Uint8Array | string, mode: number): void {

@@ -3,11 +3,10 @@ import { type KeyObject, createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
-import { type P256Key, loadPrivateKey, pemBlocks } from "../pki/keys.js";
+import { type P256Key, keyFromScalar, loadPrivateKey, pemBlocks } from "../pki/keys.js";
 import { type Certificate, parseCertificate } from "../pki/x509.js";
 import { parseCsv } from "./csvfmt.js";
 import type { ExtraSchemaRow } from "./device.js";
-import { fastKey } from "./fastcrypto.js";
 
 export function readBytes(cwd: string, path: string, flag: string): Uint8Array {
     const abs = resolve(cwd, path);
@@ -64,7 +63,7 @@ export function readKey(cwd: string, path: string, flag: string): P256Key {
                 out.set(b, 32 - b.length);
                 return out;
             };
-            return fastKey(b32(jwk.d));
+            return keyFromScalar(b32(jwk.d));
         }
     } catch {
         // not something OpenSSL reads (raw scalar, hex, other curve): the strict parser below says why

@@ -6,22 +6,20 @@ import { join, relative } from "node:path";
 import { PNG } from "pngjs";
 import jsQRModule from "jsqr";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
-import { decodeNvsKeys, encryptImage, generateImage, mountNvs, resolveNvsRows, parseNvsCsv } from "../../emulator/nvs/index.js";
+import { decodeNvsKeys, mountNvs } from "../../emulator/nvs/index.js";
 import { describeWithVectors } from "../../emulator/testing/vectors.js";
 import { createAttestationResponse } from "../pki/attestation.js";
-import { keyFromScalar, loadPrivateKey, pem, pkcs8Der } from "../pki/keys.js";
+import { loadPrivateKey, pem, pkcs8Der } from "../pki/keys.js";
 import { createTestPki } from "../pki/testpki.js";
 import { verifyAttestation } from "../pki/verify.js";
-import { generateVerifier, verifyPasscodeAgainstVerifier } from "../spake2p/verifier.js";
+import { verifyPasscodeAgainstVerifier } from "../spake2p/verifier.js";
 import { rewriteMfgArgv } from "./argv.js";
 import { runBatch, shardIndices } from "./batch.js";
 import { csvDocument, parseCsv } from "./csvfmt.js";
 import { nvsImage } from "./device.js";
 import { factoryRows, partitionCsvRows } from "./factory.js";
-import { encryptNvsImage, fastKey } from "./fastcrypto.js";
 import { type MfgConfig, normalizeMfgDate, validateConfig } from "./options.js";
 import { qrMatrix, qrSvg } from "./qrlabel.js";
-import { computeVerifier } from "./verifier.js";
 
 // jsqr is CommonJS with `exports.default`
 type JsQR = typeof import("jsqr").default;
@@ -309,21 +307,6 @@ describe("mfg_tool: building blocks", () => {
         expect(rewriteMfgArgv(["-cd", "x.der", "-lt", "10", "-vf=2024-01-01", "-cn", "A", "-cf", "1", "-dm", "6", "-c", "p.pem", "-cdx", "--", "-cd"])).to.deep.equal(
             ["--cert-dclrn", "x.der", "--lifetime", "10", "--valid-from=2024-01-01", "--cn-prefix", "A", "--commissioning-flow", "1", "--discovery-mode", "6", "-c", "p.pem", "-cdx", "--", "-cd"],
         );
-    });
-
-    it("fast verifier, XTS and key paths equal the reference modules", () => {
-        const salt = new Uint8Array(32).map((_, i) => i);
-        expect(Buffer.from(computeVerifier(20202021, salt, 1000)).equals(Buffer.from(generateVerifier(20202021, salt, 1000).verifier))).to.equal(true);
-        const d = new Uint8Array(32).fill(7);
-        const k = fastKey(d);
-        expect(Buffer.from(k.publicKey).equals(Buffer.from(keyFromScalar(d).publicKey))).to.equal(true);
-        fc.assert(fc.property(fc.uint8Array({ minLength: 64, maxLength: 64 }), fc.integer({ min: 0, max: 3 }), (key, seedByte) => {
-            fc.pre(Buffer.compare(Buffer.from(key.subarray(0, 32)), Buffer.from(key.subarray(32))) !== 0);
-            const items = resolveNvsRows(parseNvsCsv(`key,type,encoding,value\nns,namespace,,\na,data,u32,${seedByte}\nb,data,string,${"x".repeat(seedByte * 40)}\nc,data,hex2bin,${"ab".repeat(100 + seedByte)}\n`));
-            const plain = generateImage(items, { size: 0x3000 }).image;
-            const keys = { eky: key.subarray(0, 32), tky: key.subarray(32) };
-            return Buffer.from(encryptNvsImage(plain, keys)).equals(Buffer.from(encryptImage(plain, keys)));
-        }), { numRuns: 20 });
     });
 
     it("CSV parser takes arbitrary text without throwing", () => {

@@ -3,7 +3,7 @@
  * 32-byte scalar; export as SEC1/PKCS#8 PEM, raw 32 bytes and the 65-byte public point; generate fresh or
  * deterministic (seeded HMAC-DRBG) keys; sign with Node's crypto (fast, random k) or RFC 6979 (reproducible).
  */
-import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign as nodeSign, verify as nodeVerify } from "node:crypto";
+import { createECDH, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign as nodeSign, verify as nodeVerify } from "node:crypto";
 import { p256 } from "@noble/curves/nist.js";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { TAG, bitString, children, concat, decodeOid, explicit, expectTag, integer, octets, oid, parseDer, seq } from "./der.js";
@@ -60,9 +60,31 @@ export function keyFromScalar(d: Uint8Array): P256Key {
     if (d.length !== 32) throw new KeyFormatError("CHIP_ERROR_INVALID_ARGUMENT", `P-256 private key must be 32 bytes, got ${d.length}`, { field: "privateKey" });
     const n = BigInt("0x" + Buffer.from(d).toString("hex"));
     if (n === 0n || n >= N) throw new KeyFormatError("CHIP_ERROR_INVALID_ARGUMENT", "P-256 private key is out of range (0 or ≥ n)", { field: "privateKey" });
-    const publicKey = p256.getPublicKey(d, false);
-    const keyObject = createPrivateKey({ key: Buffer.from(pkcs8Der({ privateKey: d, publicKey })), format: "der", type: "pkcs8" });
-    return { privateKey: Uint8Array.from(d), publicKey, keyObject };
+    // OpenSSL's point multiplication: ≈ 0.03 ms, where @noble/curves takes ≈ 0.45 ms (+ 100–300 ms of tables on first use)
+    const ecdh = createECDH("prime256v1");
+    ecdh.setPrivateKey(d);
+    return lazyKey(Uint8Array.from(d), new Uint8Array(ecdh.getPublicKey()));
+}
+
+/** A fresh random key without a KeyObject until one is needed (mass DAC generation never signs with DAC keys). */
+export function randomKey(): P256Key {
+    const ecdh = createECDH("prime256v1");
+    ecdh.generateKeys();
+    const priv = ecdh.getPrivateKey();
+    const privateKey = new Uint8Array(32);
+    privateKey.set(priv, 32 - priv.length);
+    return lazyKey(privateKey, new Uint8Array(ecdh.getPublicKey()));
+}
+
+function lazyKey(privateKey: Uint8Array, publicKey: Uint8Array): P256Key {
+    let keyObject: KeyObject | undefined;
+    return {
+        privateKey,
+        publicKey,
+        get keyObject(): KeyObject {
+            return (keyObject ??= createPrivateKey({ key: Buffer.from(pkcs8Der({ privateKey, publicKey })), format: "der", type: "pkcs8" }));
+        },
+    };
 }
 
 /** A fresh random key (Node's generator: ≈ 10× faster than going through a scalar). */

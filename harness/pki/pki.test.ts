@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { execFileSync } from "node:child_process";
+import { createPublicKey, sign as nodeSign, verify as nodeVerify } from "node:crypto";
+import { p256 } from "@noble/curves/nist.js";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,13 +11,15 @@ import { createAttestationResponse, deconstructAttestationElements } from "./att
 import { type CertificationElements, createCertificationDeclaration, decodeCertificationElements, encodeCertificationElements, parseCertificationDeclaration, verifyCms } from "./cd.js";
 import { parseDer } from "./der.js";
 import { type IssueOptions, NO_EXPIRY, issueCertificate, issueDac, issuePai } from "./issue.js";
-import { SeededRng, generateKey, keyFromScalar, loadPrivateKey, pem, pkcs8Der, publicKeyObject, sec1Der } from "./keys.js";
+import { SeededRng, generateKey, keyFromScalar, randomKey, loadPrivateKey, pem, pkcs8Der, publicKeyObject, sec1Der } from "./keys.js";
 import { ATTESTATION_RESULTS } from "./results.js";
 import { createTestPki } from "./testpki.js";
 import { decodeTlv } from "./tlv.js";
 import { makeTrustStore, paaEntry } from "./trust.js";
 import { type AttestationInput, verifyAttestation } from "./verify.js";
 import { KU, OID, parseCertificate } from "./x509.js";
+
+const P256_ORDER = p256.Point.CURVE().n;
 
 const VID = 0xfff1, PID = 0x8000;
 const pki = createTestPki({ vid: VID, pid: PID, seed: "pki.test" });
@@ -71,6 +75,21 @@ describe("pki: issuing", () => {
             expect(Buffer.from(l.publicKey).equals(Buffer.from(k.publicKey))).to.equal(true);
         }
         expect(Buffer.from(keyFromScalar(k.privateKey).publicKey).equals(Buffer.from(k.publicKey))).to.equal(true);
+    });
+
+    it("keyFromScalar and randomKey (OpenSSL point multiplication, lazy KeyObject) agree with @noble/curves and sign verifiably", () => {
+        fc.assert(
+            fc.property(fc.bigInt({ min: 1n, max: P256_ORDER - 1n }), d => {
+                const scalar = new Uint8Array(Buffer.from(d.toString(16).padStart(64, "0"), "hex"));
+                expect(Buffer.from(keyFromScalar(scalar).publicKey).equals(Buffer.from(p256.getPublicKey(scalar, false)))).to.equal(true);
+            }),
+            { numRuns: 30 },
+        );
+        const r = randomKey();
+        expect(Buffer.from(p256.getPublicKey(r.privateKey, false)).equals(Buffer.from(r.publicKey))).to.equal(true);
+        const sig = nodeSign("sha256", Buffer.from("m"), r.keyObject);
+        expect(nodeVerify("sha256", Buffer.from("m"), createPublicKey(r.keyObject), sig)).to.equal(true);
+        expect(() => keyFromScalar(new Uint8Array(32))).to.throw(DiagnosticError);
     });
 
     (hasOpenssl() ? it : it.skip)("issued PAA → PAI → DAC verify under `openssl verify -x509_strict` (skipped when openssl is missing)", () => {
