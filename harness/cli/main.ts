@@ -22,6 +22,13 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[] = process.argv): Promise<void> {
+    // `mfgsim … | head`: a closed pipe ends the output quietly, like any Unix tool
+    for (const stream of [process.stdout, process.stderr]) {
+        stream.on("error", (e: NodeJS.ErrnoException) => {
+            if (e.code === "EPIPE") process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+            throw e;
+        });
+    }
     const program = buildProgram();
     try {
         await program.parseAsync(argv);
