@@ -26,6 +26,10 @@ export interface DeviceResult {
     serialNumber: string | null;
     softwareVersion: number | null;
     softwareVersionAfterOta: number | null;
+    /** Extension (not in cli.md): the label's QR payload, for the HTML report. */
+    qrCode?: string | null;
+    /** Extension: the device's console (bootloader + firmware), ESP-IDF style. */
+    bootLog?: string[];
 }
 
 export interface RunResult {
@@ -95,6 +99,8 @@ export function parseRunResult(value: unknown, file?: string): RunResult {
             serialNumber: strOrNull(dev.serialNumber, `${p}.serialNumber`),
             softwareVersion: numOrNull(dev.softwareVersion, `${p}.softwareVersion`),
             softwareVersionAfterOta: numOrNull(dev.softwareVersionAfterOta, `${p}.softwareVersionAfterOta`),
+            ...(dev.qrCode !== undefined ? { qrCode: strOrNull(dev.qrCode, `${p}.qrCode`) } : {}),
+            ...(Array.isArray(dev.bootLog) ? { bootLog: (dev.bootLog as unknown[]).map((l, j) => str(l, `${p}.bootLog[${j}]`)) } : {}),
         };
     });
     return {
