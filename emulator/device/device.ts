@@ -10,7 +10,7 @@
  *   the node is created, so matter.js's built-in test credentials can never be used.
  * - A per-node root Environment with a loopback-only Network (no mDNS on any interface) and the given storage.
  */
-import { CommissioningServer, Endpoint, Logger, PrivateKey, ServerNode } from "@matter/main";
+import { type Behavior, CommissioningServer, Endpoint, type Environment, Logger, PrivateKey, ServerNode } from "@matter/main";
 import { AdministratorCommissioningServer } from "@matter/main/behaviors/administrator-commissioning";
 
 import { OnOffLightDevice } from "@matter/main/devices/on-off-light";
@@ -86,6 +86,13 @@ export interface DeviceOptions {
     deviceType?: DeviceTypeName;
     /** Node id in logs; default "device-<serial or discriminator>". */
     id?: string;
+    /**
+     * Extra behaviors of the root endpoint (e.g. the OTA requestor), part of the node from its creation so they
+     * initialize (and see the node come online) like the built-in ones.
+     */
+    rootBehaviors?: readonly Behavior.Type[];
+    /** Called with the node's environment before the node is created: services the extra behaviors read. */
+    configureEnvironment?: (env: Environment) => void;
 }
 
 export interface DeviceTimings {
@@ -129,6 +136,8 @@ export async function startDevice(options: DeviceOptions): Promise<RunningDevice
 
     const environment = createNodeEnvironment(id, { storage: options.storage });
     environment.set(FactoryPaseVerifier, new FactoryPaseVerifier(Uint8Array.from(fd.verifier), Uint8Array.from(fd.salt), fd.iterationCount));
+    options.configureEnvironment?.(environment);
+    const rootEndpoint = options.rootBehaviors?.length ? FactoryRootEndpoint.with(...options.rootBehaviors) : FactoryRootEndpoint;
 
     const basicInformation: Record<string, unknown> = {
         vendorId: fd.vendorId,
@@ -153,7 +162,7 @@ export async function startDevice(options: DeviceOptions): Promise<RunningDevice
 
     let node: ServerNode;
     try {
-        node = await ServerNode.create(FactoryRootEndpoint, {
+        node = await ServerNode.create(rootEndpoint as typeof FactoryRootEndpoint, {
             id,
             environment,
             network: {

@@ -7,13 +7,15 @@
  * esp_ota_set_boot_partition (anti-rollback check, otadata state NEW) and asks the platform to reboot.
  *
  * The platform (the chip and what happens on reboot / power loss) is handed in through the node's environment
- * (`OtaPlatformRef`), so the behavior stays a plain matter.js behavior. Timers: `controlOtaTimers()` shortens the
+ * (`OtaPlatformRef`), so the behavior stays a plain matter.js behavior; `otaRequestorOptions(platform)` puts both
+ * on the root endpoint when the device starts. After the reboot into the new image matter.js's own requestor code
+ * emits VersionApplied and calls NotifyUpdateApplied on the provider (its persisted updateInProgressDetails). Timers: `controlOtaTimers()` shortens the
  * matter.js timers named "OTA Request" / "OTAUpdate…" (30 s after commissioning, 1–600 s after an announcement,
  * 2–12 min after a restart) so tests never wait for real.
  */
-import { MatterError, Millis, Time, type Timer } from "@matter/main";
+import { type Environment, MatterError, Millis, Node, Time, type Timer } from "@matter/main";
 import { BasicInformationBehavior } from "@matter/main/behaviors/basic-information";
-import { DescriptorServer } from "@matter/main/behaviors/descriptor";
+import { OperationalCredentialsBehavior } from "@matter/main/behaviors/operational-credentials";
 import { OtaSoftwareUpdateRequestorServer } from "@matter/main/behaviors/ota-software-update-requestor";
 import { PeerSet, type PersistedFileDesignator, PeerAddress } from "@matter/main/protocol";
 import { FabricIndex, NodeId } from "@matter/main/types";
@@ -123,7 +125,7 @@ export async function installOtaStream(
 }
 
 export interface OtaEvent {
-    kind: "refused" | "installed" | "boot-partition-set" | "power-loss" | "error";
+    kind: "refused" | "installed" | "boot-partition-set" | "power-loss" | "error" | "version-applied";
     code?: string;
     message: string;
     softwareVersion?: number;
@@ -139,6 +141,14 @@ export interface OtaPlatform {
     powerLost(error: DiagnosticError): void;
     /** Every requestor decision, for the harness's report. */
     record?(event: OtaEvent): void;
+    /**
+     * Operational addresses of peers (the OTA provider) the device reaches without mDNS: the harness's discovery.
+     * Read when the node comes online (before matter.js's requestor notifies the provider of an applied update).
+     */
+    peers?(): ReadonlyArray<{ nodeId: bigint; ip: string; port: number }>;
+    /** Keep the requestor's update-in-progress record (target version, provider, token) across the reboot (NVS). */
+    saveUpdateInProgress?(details: unknown): void;
+    loadUpdateInProgress?(): unknown;
 }
 
 /** Environment slot that carries the platform to the behavior. */
@@ -158,6 +168,30 @@ function isPowerLoss(e: unknown): e is DiagnosticError {
 }
 
 export class EspOtaRequestorServer extends OtaSoftwareUpdateRequestorServer {
+    override async initialize() {
+        // registered before matter.js's own reactors: the provider's address is known when its #online runs
+        const node = Node.forEndpoint(this.endpoint);
+        this.reactTo(node.lifecycle.online, this.#routePeers);
+        // a plain observer (synchronous, no transaction): matter.js emits this from its own online reactor
+        const platform = this.env.get(OtaPlatformRef).platform;
+        // matter.js 0.17.9 does not write updateInProgressDetails to storage (the node comes back with null): the
+        // firmware keeps it in its own NVS key like esp-matter's requestor does, and hands it back before the node
+        // goes online, so matter.js's own code emits VersionApplied and sends NotifyUpdateApplied.
+        const saved = platform.loadUpdateInProgress?.();
+        if (saved && this.state.updateInProgressDetails === null) this.state.updateInProgressDetails = saved as never;
+        platform.saveUpdateInProgress?.(null);
+        this.events.versionApplied.on(event => {
+            platform.record?.({ kind: "version-applied", message: `VersionApplied event: SoftwareVersion ${event.softwareVersion} (ProductID 0x${event.productId.toString(16)})`, softwareVersion: event.softwareVersion });
+        });
+        await super.initialize();
+    }
+
+    #routePeers() {
+        const platform = this.env.get(OtaPlatformRef).platform;
+        const fabrics = (this.endpoint.stateOf(OperationalCredentialsBehavior).fabrics ?? []) as unknown as Array<{ fabricIndex: number }>;
+        for (const p of platform.peers?.() ?? []) routePeer(this.env, fabrics, p.nodeId, p);
+    }
+
     protected override async validateUpdateFile(newSoftwareVersion?: number) {
         const ref = this.env.get(OtaPlatformRef);
         const { platform } = ref;
@@ -222,38 +256,33 @@ export class EspOtaRequestorServer extends OtaSoftwareUpdateRequestorServer {
             return;
         }
         ref.installed = undefined;
+        platform.saveUpdateInProgress?.(this.state.updateInProgressDetails ?? { newSoftwareVersion });
         // esp_restart() after the response went out
         setTimeout(() => platform.reboot(`OTA to ${newSoftwareVersion}`), 5);
     }
 }
 
-/** Matter device type OTA Requestor (0x0012). */
-export const OTA_REQUESTOR_DEVICE_TYPE = 0x12;
-
-/** Adds the requestor to a running device's root endpoint (until startDevice takes extra root behaviors). */
-export async function attachOtaRequestor(device: RunningDevice, platform: OtaPlatform): Promise<OtaPlatformRef> {
+/**
+ * What startDevice / startFirmware need to run the requestor on the root endpoint from the start:
+ * `{ rootBehaviors, configureEnvironment }` (spread into DeviceOptions / FirmwareOptions).
+ */
+export function otaRequestorOptions(platform: OtaPlatform): { ref: OtaPlatformRef; rootBehaviors: [typeof EspOtaRequestorServer]; configureEnvironment: (env: Environment) => void } {
     const ref = new OtaPlatformRef(platform);
-    const node = device.node;
-    node.env.set(OtaPlatformRef, ref);
-    // The requestor's initialize() adds the OtaRequestor device type synchronously, which conflicts with the running
-    // node's descriptor lock: put it there first (then addDeviceTypes finds it and writes nothing).
-    const descriptor = node.stateOf(DescriptorServer) as unknown as { deviceTypeList: Array<{ deviceType: number; revision: number }> };
-    if (!descriptor.deviceTypeList.some(d => d.deviceType === OTA_REQUESTOR_DEVICE_TYPE)) {
-        await node.setStateOf(DescriptorServer, { deviceTypeList: [...descriptor.deviceTypeList, { deviceType: OTA_REQUESTOR_DEVICE_TYPE, revision: 1 }] } as never);
+    return { ref, rootBehaviors: [EspOtaRequestorServer], configureEnvironment: env => env.set(OtaPlatformRef, ref) };
+}
+
+function routePeer(env: Environment, fabrics: ReadonlyArray<{ fabricIndex: number }>, nodeId: bigint, address: { ip: string; port: number }): void {
+    const peers = env.get(PeerSet);
+    for (const f of fabrics) {
+        const pa = PeerAddress({ nodeId: NodeId(nodeId), fabricIndex: FabricIndex(f.fabricIndex) });
+        peers.for(pa).descriptor.operationalAddress = { type: "udp", ip: address.ip, port: address.port };
     }
-    node.behaviors.require(EspOtaRequestorServer);
-    await node.act(agent => agent.load(EspOtaRequestorServer));
-    return ref;
 }
 
 /** Tells the device where an operational peer (the OTA provider) listens: the harness's discovery, no mDNS. */
 export function setPeerOperationalAddress(device: RunningDevice, nodeId: bigint, address: { ip: string; port: number }): void {
     const fabrics = (device.node.state.operationalCredentials.fabrics ?? []) as unknown as Array<{ fabricIndex: number }>;
-    const peers = device.node.env.get(PeerSet);
-    for (const f of fabrics) {
-        const pa = PeerAddress({ nodeId: NodeId(nodeId), fabricIndex: FabricIndex(f.fabricIndex) });
-        peers.for(pa).descriptor.operationalAddress = { type: "udp", ip: address.ip, port: address.port };
-    }
+    routePeer(device.node.env, fabrics, nodeId, address);
 }
 
 /** Handle on the shortened OTA timers. */

@@ -11,7 +11,7 @@ import { DataSubtype, type PartitionEntry, PartitionType } from "../esp_partitio
 import { type FactoryDataResult, type FactoryRead, readFactoryData } from "../esp_matter/factory_data_provider.js";
 // Static on purpose: a dynamic import() of the device module under tsx can instantiate a second copy of
 // matter.js (different behavior classes), which breaks behaviors other modules add to the same node.
-import { startDevice, validateFactoryData, type DeviceFactoryData, type DeviceStorageBackend, type DeviceTypeName, type FirmwareInfo, type RunningDevice } from "../device/index.js";
+import { startDevice, validateFactoryData, type DeviceFactoryData, type DeviceOptions, type DeviceStorageBackend, type DeviceTypeName, type FirmwareInfo, type RunningDevice } from "../device/index.js";
 import type { FlashSource } from "../nvs/index.js";
 import { BootLog } from "./boot_log.js";
 import type { BootResult } from "./bootloader.js";
@@ -34,6 +34,10 @@ export interface FirmwareOptions {
     /** The device's persistent storage (default: a fresh in-memory store). */
     storage?: DeviceStorageBackend;
     deviceType?: DeviceTypeName;
+    /** Extra root-endpoint behaviors of the Matter device (the OTA requestor); see DeviceOptions.rootBehaviors. */
+    rootBehaviors?: DeviceOptions["rootBehaviors"];
+    /** See DeviceOptions.configureEnvironment. */
+    configureEnvironment?: DeviceOptions["configureEnvironment"];
     /** Software version when esp_app_desc_t has none usable (CONFIG_DEVICE_SOFTWARE_VERSION_NUMBER default 0). */
     defaultSoftwareVersion?: number;
 }
@@ -200,6 +204,8 @@ export async function startFirmware(chip: VirtualEsp32, boot: BootResult, option
             storage,
             port: options.port ?? 5540,
             ...(options.deviceType ? { deviceType: options.deviceType } : {}),
+            ...(options.rootBehaviors ? { rootBehaviors: options.rootBehaviors } : {}),
+            ...(options.configureEnvironment ? { configureEnvironment: options.configureEnvironment } : {}),
         });
     } catch (e) {
         if (!(e instanceof DiagnosticError)) throw e;

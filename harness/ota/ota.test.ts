@@ -49,6 +49,11 @@ describe("harness/ota: Matter OTA on the virtual ESP32 (real UDP on loopback)", 
         expect(r.bootSlot).to.equal("ota_1");
         expect(dev.running!.commissionedFabrics).to.equal(1);
         expect(r.timings.bdxBytes).to.be.greaterThan(64 * 1024);
+        // matter.js's requestor, started with the node, saw its persisted update and the new SoftwareVersion
+        expect(r.events.map(e => e.kind)).to.include("version-applied");
+        const start = Date.now();
+        while (provider.applied.length === 0 && Date.now() - start < 3000) await new Promise(res => setTimeout(res, 10));
+        expect(provider.applied.map(a => a.softwareVersion)).to.deep.equal([2]);
         // the next boot keeps the confirmed slot
         await dev.restart();
         expect(dev.bootSlot).to.equal("ota_1");

@@ -8,11 +8,11 @@
 import { OtaSoftwareUpdateRequestor } from "@matter/main/clusters/ota-software-update-requestor";
 import { EspOta } from "../../emulator/app_update/esp_ota_ops.js";
 import { MemoryStorageBackend, type RunningDevice } from "../../emulator/device/index.js";
-import type { OtaEvent, OtaPlatform } from "../../emulator/device/ota_requestor.js";
+// Static on purpose: the requestor behavior must come from the same matter.js instance as the device's node.
+import { controlOtaTimers, EspOtaRequestorServer, type OtaEvent, type OtaPlatform, otaRequestorOptions, setPeerOperationalAddress } from "../../emulator/device/ota_requestor.js";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { type BootOptions, type BootResult, bootChip, type FirmwareOptions, type FirmwareResult, secureBootTrust, startFirmware, type VirtualEsp32 } from "../../emulator/esp32/index.js";
 import type { OtaProvider } from "./provider.js";
-import * as requestor from "../../emulator/device/ota_requestor.js";
 
 export interface VirtualOtaDeviceOptions {
     chip: VirtualEsp32;
@@ -20,9 +20,6 @@ export interface VirtualOtaDeviceOptions {
     boot?: BootOptions;
     firmware?: Omit<FirmwareOptions, "storage" | "port">;
 }
-
-/** Static import: the requestor behavior must come from the same matter.js instance as the device's node. */
-const requestorModule = async () => requestor;
 
 type Signal = { kind: "reboot"; reason: string } | { kind: "power-loss"; code: string; message: string } | { kind: "refused"; code: string; message: string };
 
@@ -42,7 +39,8 @@ export class VirtualOtaDevice {
     #signals: Signal[] = [];
     #waiters: Array<() => void> = [];
     #provider?: { nodeId: bigint; port: number };
-    #requestorType?: unknown;
+    /** The requestor's update-in-progress record, kept in "NVS" across the reboot. */
+    #updateInProgress?: unknown;
 
     constructor(options: VirtualOtaDeviceOptions) {
         this.chip = options.chip;
@@ -53,7 +51,7 @@ export class VirtualOtaDevice {
     /** Where the provider listens (the device reaches it by CASE without mDNS). */
     useProvider(provider: OtaProvider): void {
         this.#provider = { nodeId: provider.nodeId, port: provider.port };
-        if (this.running) void requestorModule().then(m => this.running && m.setPeerOperationalAddress(this.running, provider.nodeId, { ip: "127.0.0.1", port: provider.port }));
+        if (this.running) setPeerOperationalAddress(this.running, provider.nodeId, { ip: "127.0.0.1", port: provider.port });
     }
 
     get port(): number | undefined {
@@ -75,15 +73,18 @@ export class VirtualOtaDevice {
         this.#signals = [];
         const boot = bootChip(this.chip, this.bootOptions);
         this.boot = boot;
-        const fw = await startFirmware(this.chip, boot, { ...this.firmwareOptions, storage: this.storage, port: 0 });
-        this.firmware = fw;
+        this.firmware = undefined;
+        this.running = undefined;
         this.ota = undefined;
-        if (!fw.ok || !fw.device) return fw;
-        this.running = fw.device;
-        const running = boot.app!;
+        if (!boot.ok || !boot.app) {
+            const fw = await startFirmware(this.chip, boot, { ...this.firmwareOptions, storage: this.storage, port: 0 });
+            this.firmware = fw;
+            return fw;
+        }
+        const running = boot.app;
         const partition = this.chip.partitionTable.find(p => p.offset === running.partition.offset)!;
         const ef = this.chip.efuses;
-        this.ota = new EspOta(this.chip, {
+        const ota = new EspOta(this.chip, {
             running: partition,
             chip: this.chip.chip,
             rollback: this.bootOptions.rollback ?? false,
@@ -91,18 +92,23 @@ export class VirtualOtaDevice {
             ...(ef.secureBootEnabled() ? { secureBoot: secureBootTrust(this.chip) } : {}),
         });
         const platform: OtaPlatform = {
-            ota: this.ota,
+            ota,
             reboot: reason => this.#signal({ kind: "reboot", reason }),
             powerLost: e => this.#signal({ kind: "power-loss", code: e.code, message: e.message }),
             record: ev => {
                 this.events.push(ev);
                 if (ev.kind === "refused" || ev.kind === "error") this.#signal({ kind: "refused", code: ev.code ?? "CHIP_ERROR_INTERNAL", message: ev.message });
             },
+            saveUpdateInProgress: d => void (this.#updateInProgress = d ?? undefined),
+            loadUpdateInProgress: () => this.#updateInProgress,
+            peers: () => (this.#provider ? [{ nodeId: this.#provider.nodeId, ip: "127.0.0.1", port: this.#provider.port }] : []),
         };
-        const m = await requestorModule();
-        this.#requestorType = m.EspOtaRequestorServer;
-        await m.attachOtaRequestor(fw.device, platform);
-        if (this.#provider) m.setPeerOperationalAddress(fw.device, this.#provider.nodeId, { ip: "127.0.0.1", port: this.#provider.port });
+        const { rootBehaviors, configureEnvironment } = otaRequestorOptions(platform);
+        const fw = await startFirmware(this.chip, boot, { ...this.firmwareOptions, storage: this.storage, port: 0, rootBehaviors, configureEnvironment });
+        this.firmware = fw;
+        if (!fw.ok || !fw.device) return fw;
+        this.running = fw.device;
+        this.ota = ota;
         return fw;
     }
 
@@ -122,8 +128,7 @@ export class VirtualOtaDevice {
     /** The requestor's UpdateState (Idle, Querying, Downloading, Applying, …). */
     updateState(): number | undefined {
         if (!this.running) return undefined;
-        if (!this.#requestorType) return undefined;
-        return (this.running.node.stateOf(this.#requestorType as never) as { updateState: number }).updateState;
+        return (this.running.node.stateOf(EspOtaRequestorServer) as { updateState: number }).updateState;
     }
 
     takeSignal(): Signal | undefined {
@@ -194,7 +199,6 @@ export async function performOta(provider: OtaProvider, dev: VirtualOtaDevice, n
     const deadline = t0 + (options.timeoutMs ?? 20_000);
     const before = dev.softwareVersion;
     const events0 = dev.events.length;
-    const { controlOtaTimers } = await requestorModule();
     const timers = controlOtaTimers({ delayMs: options.queryDelayMs ?? 1 });
     const q0 = provider.queries.length;
     const tr0 = provider.transfers.length;

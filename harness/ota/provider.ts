@@ -78,6 +78,8 @@ class ProviderContext {
     readonly transfers: TransferRecord[] = [];
     faults: ProviderFaults = {};
     aborts = 0;
+    /** NotifyUpdateApplied commands received (the requestor booted the new image). */
+    readonly applied: Array<{ nodeId: bigint; softwareVersion: number }> = [];
 }
 
 function pickImage(ctx: ProviderContext, q: { vendorId: number; productId: number; softwareVersion: number }): { image?: ProvidedImage; why?: string } {
@@ -140,6 +142,12 @@ export class HarnessOtaProviderServer extends OtaSoftwareUpdateProviderServer {
             });
         };
         bdx.sessionStarted.on(listener);
+    }
+
+    override notifyUpdateApplied(request: OtaSoftwareUpdateProvider.NotifyUpdateAppliedRequest): void {
+        const session = (this.context as unknown as { session?: { peerAddress?: PeerAddress } }).session;
+        this.env.get(ProviderContext).applied.push({ nodeId: BigInt(session?.peerAddress?.nodeId ?? 0), softwareVersion: request.softwareVersion });
+        super.notifyUpdateApplied(request);
     }
 
     /** Proceed at once: the harness is the user who consented (matter.js's default would need its update queue). */
@@ -259,6 +267,11 @@ export class OtaProvider {
 
     get transfers(): readonly TransferRecord[] {
         return this.#ctx.transfers;
+    }
+
+    /** NotifyUpdateApplied commands received so far. */
+    get applied(): ReadonlyArray<{ nodeId: bigint; softwareVersion: number }> {
+        return this.#ctx.applied;
     }
 
     get aborts(): number {
