@@ -158,20 +158,49 @@ function extraRows(ctx: BatchContext, index: number): FactoryRow[] | undefined {
     });
 }
 
-/** Builds one device in memory. */
-export function buildDevice(ctx: BatchContext, prep: Prepared, index: number): BuiltDevice {
+/**
+ * The first part of a device: its identity and the SPAKE2+ inputs (everything the PBKDF2 needs). The pool
+ * starts the PBKDF2 of the next devices from these while it finishes earlier ones (see pool.ts).
+ */
+export interface DevicePlan {
+    index: number;
+    rng: Rng;
+    uuid: string;
+    /** undefined with --enable-dynamic-passcode: no verifier, no PBKDF2. */
+    passcode: number | undefined;
+    discriminator: number;
+    salt: Uint8Array;
+    serialNum: string;
+    rdIdUid: string | undefined;
+}
+
+/** Randomness of one device up to the PBKDF2 inputs (same draws, same order as a whole build). */
+export function planDevice(ctx: BatchContext, index: number): DevicePlan {
     const c = ctx.config;
     const rng = deviceRng(ctx.seed, index);
     const uuid = ctx.fixedUuid ?? randomUuid(rng);
-    const dir = join(ctx.top, uuid);
-    const internal = join(dir, "internal");
     const passcode = c.dynamicPasscode ? undefined : (c.passcode ?? randomPasscode(rng));
     const discriminator = c.discriminator ?? randomDiscriminator(rng);
     const salt = c.salt !== undefined ? new Uint8Array(Buffer.from(c.salt, "base64")) : rng.bytes("salt", 32);
-    const verifier = passcode === undefined ? undefined : generateVerifier(passcode, salt, c.iterationCount).verifier;
     const serialNum = c.serialNum ?? hex(rng.bytes("serial", 16));
     // mfg_tool puts a rotating device id unique id into esp_secure_cert with the commissionable data (random unless given)
     const rdIdUid = c.enableRotatingDeviceId || c.rdIdUid !== undefined || c.rdIdUidInSecureCert ? (c.rdIdUid?.toLowerCase() ?? hex(rng.bytes("rd-id-uid", 16))) : undefined;
+    return { index, rng, uuid, passcode, discriminator, salt, serialNum, rdIdUid };
+}
+
+/** Builds one device in memory (PBKDF2 on this thread). */
+export function buildDevice(ctx: BatchContext, prep: Prepared, index: number): BuiltDevice {
+    const plan = planDevice(ctx, index);
+    const verifier = plan.passcode === undefined ? undefined : generateVerifier(plan.passcode, plan.salt, ctx.config.iterationCount).verifier;
+    return finishDevice(ctx, prep, plan, verifier);
+}
+
+/** The rest of a device once its SPAKE2+ verifier (w0 ‖ L, 97 bytes) is known; `verifier` undefined without a passcode. */
+export function finishDevice(ctx: BatchContext, prep: Prepared, plan: DevicePlan, verifier: Uint8Array | undefined): BuiltDevice {
+    const c = ctx.config;
+    const { index, rng, uuid, passcode, discriminator, salt, serialNum, rdIdUid } = plan;
+    const dir = join(ctx.top, uuid);
+    const internal = join(dir, "internal");
 
     const files: OutFile[] = [];
     const rel = (name: string): string => `${uuid}/${name}`;
@@ -206,7 +235,7 @@ export function buildDevice(ctx: BatchContext, prep: Prepared, index: number): B
             });
             dacDer = issued.der;
             dacPem = issued.pem;
-            dacSkid = skidOf(issued.cert);
+            dacSkid = issued.skid ?? skidOf(issued.cert);
         }
         const pkcs8 = pkcs8Der(dacKey);
         const sec1 = sec1Der(dacKey);

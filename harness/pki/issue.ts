@@ -61,6 +61,8 @@ export interface IssuedCertificate {
     pem: string;
     key: P256Key;
     cert: Certificate;
+    /** The subjectKeyIdentifier written into the certificate (null when omitted by an override). */
+    skid: Uint8Array | null;
 }
 
 const hex4 = (n: number): string => n.toString(16).toUpperCase().padStart(4, "0");
@@ -135,6 +137,9 @@ export function issueCertificate(o: IssueOptions): IssuedCertificate {
     if (o.kind === "PAA" && o.pathLen !== undefined && o.pathLen !== 1) throw new DiagnosticError("CHIP_ERROR_INVALID_ARGUMENT", "PAA pathLen must be absent or 1", { field: "pathLen" });
 
     const key = o.key ?? (o.rng ? o.rng.key() : generateKey());
+    if (o.kind === "DAC" && o.overrides === undefined && o.issuer && !o.cnFallback && o.notBefore && o.notAfter) {
+        return issueDacFromTemplate(o, key, o.issuer, o.notBefore, o.notAfter);
+    }
     const ov = o.overrides ?? {};
     const subject = nameDer(subjectAttrs(o));
     const issuerName = o.issuer ? o.issuer.cert.subjectDer : subject;
@@ -190,7 +195,91 @@ export function issueCertificate(o: IssueOptions): IssuedCertificate {
     let pemText: string | undefined;
     // parsed and PEM forms are computed on first use: a mass-production worker often needs only the DER
     return {
-        der, key,
+        der, key, skid,
+        get pem() {
+            return (pemText ??= pem("CERTIFICATE", der));
+        },
+        get cert() {
+            return (parsed ??= parseCertificate(der));
+        },
+    };
+}
+
+/**
+ * The parts of a DAC TBSCertificate that are the same for every DAC of one issuer, VID/PID and validity: a
+ * mass-production batch builds them once and each DAC only adds its serial, subject CN, public key and SKID
+ * (same DER as the general path; a test compares the two).
+ */
+interface DacTemplate {
+    version: Uint8Array;
+    sigAlg: Uint8Array;
+    issuerName: Uint8Array;
+    validity: Uint8Array;
+    cnOid: Uint8Array;
+    /** The VID and PID RDNs after the CN. */
+    subjectTail: Uint8Array[];
+    spkiAlg: Uint8Array;
+    basicConstraints: Uint8Array;
+    keyUsage: Uint8Array;
+    skidOid: Uint8Array;
+    akid: Uint8Array;
+}
+const dacTemplates = new WeakMap<object, Map<string, DacTemplate>>();
+
+function dacTemplate(issuer: { cert: Certificate; key: P256Key }, vid: number, pid: number, notBefore: Date, notAfter: Date): DacTemplate {
+    let perIssuer = dacTemplates.get(issuer);
+    if (!perIssuer) dacTemplates.set(issuer, (perIssuer = new Map()));
+    const id = `${vid}/${pid}/${notBefore.getTime()}/${notAfter.getTime()}`;
+    let t = perIssuer.get(id);
+    if (!t) {
+        if (perIssuer.size >= 16) perIssuer.clear();
+        t = {
+            version: explicit(0, integer(2)),
+            sigAlg: seq(oid(OID.ecdsaWithSHA256)),
+            issuerName: issuer.cert.subjectDer,
+            validity: seq(time(notBefore), time(notAfter)),
+            cnOid: oid(OID.commonName),
+            subjectTail: [set(seq(oid(OID.matterVid), utf8(hex4(vid)))), set(seq(oid(OID.matterPid), utf8(hex4(pid))))],
+            spkiAlg: seq(oid(OID.ecPublicKey), oid(OID.prime256v1)),
+            basicConstraints: ext(OID.basicConstraints, true, seq()),
+            keyUsage: ext(OID.keyUsage, true, keyUsageBits(KU.digitalSignature)),
+            skidOid: oid(OID.subjectKeyIdentifier),
+            akid: ext(OID.authorityKeyIdentifier, false, seq(tlv(0x80, issuerSkid(issuer)))),
+        };
+        perIssuer.set(id, t);
+    }
+    return t;
+}
+
+/** issueCertificate for a DAC without overrides (validated by the caller), from the cached template. */
+function issueDacFromTemplate(o: IssueOptions, key: P256Key, issuer: { cert: Certificate; key: P256Key }, notBefore: Date, notAfter: Date): IssuedCertificate {
+    if (notAfter.getTime() < notBefore.getTime()) throw new DiagnosticError("CHIP_ERROR_INVALID_ARGUMENT", "notAfter is before notBefore", { field: "notAfter" });
+    let serial = o.serial;
+    if (serial === undefined) {
+        const b = o.rng ? o.rng.bytes(8) : new Uint8Array(randomBytes(8));
+        b[0]! &= 0x7f;
+        if (b[0] === 0) b[0] = 1;
+        serial = BigInt("0x" + Buffer.from(b).toString("hex"));
+    }
+    if (serial <= 0n) throw new DiagnosticError("CHIP_ERROR_INVALID_ARGUMENT", "serial must be positive", { field: "serial" });
+    const t = dacTemplate(issuer, o.vid!, o.pid!, notBefore, notAfter);
+    const skid = keyIdentifier(key.publicKey);
+    const tbs = seq(
+        t.version,
+        integer(serial),
+        t.sigAlg,
+        t.issuerName,
+        t.validity,
+        seq(set(seq(t.cnOid, utf8(o.commonName ?? "mfgsim DAC"))), ...t.subjectTail),
+        seq(t.spkiAlg, bitString(key.publicKey)),
+        explicit(3, seq(t.basicConstraints, t.keyUsage, seq(t.skidOid, octets(octets(skid))), t.akid)),
+    );
+    const signature = signDer(issuer.key, tbs, o.rng !== undefined);
+    const der = seq(tbs, t.sigAlg, bitString(signature));
+    let parsed: Certificate | undefined;
+    let pemText: string | undefined;
+    return {
+        der, key, skid,
         get pem() {
             return (pemText ??= pem("CERTIFICATE", der));
         },
