@@ -225,7 +225,7 @@ export function finishDevice(ctx: BatchContext, prep: Prepared, plan: DevicePlan
             dacKey = rng.seeded ? keyFromScalar(seededScalar(rng, "dac-key")) : randomKey();
             const issued = issueDac({
                 key: dacKey,
-                issuer: { cert: prep.pai.cert, key: prep.pai.key },
+                issuer: prep.pai, // the same object for every DAC: issue.ts caches the issuer's SKID and the DAC template by it
                 vid: c.vendorId,
                 pid: c.productId,
                 commonName: uuid,

@@ -1,6 +1,6 @@
 /**
- * Spreads device indices over the cores. Up to libuv's pool size (4 unless UV_THREADPOOL_SIZE), one JavaScript
- * thread and asynchronous PBKDF2 (runPipelined); beyond it, `jobs - 1` worker threads plus the calling thread, which has every module
+ * Spreads device indices over the cores. For jobs ≤ libuv's pool size − 2 (4 threads unless UV_THREADPOOL_SIZE),
+ * one JavaScript thread and asynchronous PBKDF2 (runPipelined); beyond it, `jobs - 1` worker threads plus the calling thread, which has every module
  * loaded already and builds devices while the workers boot. Work goes out in dynamic chunks (smaller towards the
  * end) with one chunk queued ahead per worker, so no thread waits for the next one. From the TypeScript sources
  * (tests, MFGSIM_SOURCE=1, npm run bench) a worker runs an esbuild bundle of worker.ts; from
@@ -63,6 +63,13 @@ function spawnWorker(source: WorkerSource, ctx: BatchContext): Worker {
         : new Worker(source.eval, { eval: true, workerData: { ctx }, execArgv: [] });
 }
 
+/**
+ * PBKDF2 lanes beyond `jobs` in the pipelined mode: while this thread finishes a device, the cores keep running
+ * PBKDF2 of other lanes instead of waiting for this thread to start the next one. Measured on 2 cores (N=1000,
+ * npm run bench): +0 → 0.69 × floor, +1 → 0.79, +2 → 0.80–0.82.
+ */
+const EXTRA_LANES = 2;
+
 /** Size of libuv's thread pool (process-wide; crypto.pbkdf2 runs there). */
 export function libuvPoolSize(): number {
     const n = Number(process.env.UV_THREADPOOL_SIZE);
@@ -71,15 +78,15 @@ export function libuvPoolSize(): number {
 
 export async function runDevices(ctx: BatchContext, indices: readonly number[], jobs: number, onDevice: (j: DeviceJournal) => void): Promise<void> {
     if (indices.length === 0) return;
-    if (jobs <= libuvPoolSize()) return runPipelined(ctx, indices, jobs, onDevice);
+    if (jobs + EXTRA_LANES <= libuvPoolSize()) return runPipelined(ctx, indices, jobs, onDevice);
     return runWorkers(ctx, indices, jobs, onDevice);
 }
 
 /**
- * Up to `jobs` cores (≤ libuv's pool size): this thread builds every device while `jobs` PBKDF2 run on libuv's
- * thread pool. Each lane starts the PBKDF2 of its next device before it finishes the current one (DAC, NVS,
- * QR, files), so the pool always has `jobs` PBKDF2 in flight and the rest of the work fills the CPU time
- * between them. One JavaScript thread means one JIT warm-up, no worker boot and no messages per device — on
+ * While `jobs + EXTRA_LANES` fit libuv's pool (jobs ≤ 2 with the default 4 threads): this thread builds every
+ * device while `jobs + EXTRA_LANES` PBKDF2 run on libuv's thread pool. Each lane starts the PBKDF2 of its next
+ * device before it finishes the current one (DAC, NVS, QR, files), so the cores always have PBKDF2 to run and
+ * the rest of the work fills the CPU time between them. One JavaScript thread means one JIT warm-up, no worker boot and no messages per device — on
  * a 2-core machine that is ≈ 0.3–0.5 ms of CPU per device less than worker threads (bench/run.ts).
  */
 async function runPipelined(ctx: BatchContext, indices: readonly number[], jobs: number, onDevice: (j: DeviceJournal) => void): Promise<void> {
@@ -97,9 +104,7 @@ async function runPipelined(ctx: BatchContext, indices: readonly number[], jobs:
     };
     const fd = openJournal(ctx.journal);
     try {
-        // one lane more than cores: while this thread finishes a device, a PBKDF2 that just completed is replaced
-        // by a queued one instead of leaving its core idle until this thread gets to it
-        const laneCount = Math.max(1, Math.min(jobs + 1, libuvPoolSize(), indices.length));
+        const laneCount = Math.max(1, Math.min(jobs + EXTRA_LANES, libuvPoolSize(), indices.length));
         const lanes = Array.from({ length: laneCount }, async () => {
             let pending: Pending | undefined;
             try {
@@ -125,7 +130,7 @@ async function runPipelined(ctx: BatchContext, indices: readonly number[], jobs:
     if (failure !== undefined) throw failure instanceof Error ? failure : new Error(String(failure));
 }
 
-/** More cores than libuv's pool: `jobs - 1` worker threads plus this thread, each with synchronous PBKDF2. */
+/** More jobs than the pipelined mode has pool threads for: `jobs - 1` worker threads plus this thread, each with synchronous PBKDF2. */
 async function runWorkers(ctx: BatchContext, indices: readonly number[], jobs: number, onDevice: (j: DeviceJournal) => void): Promise<void> {
     const threads = Math.max(1, Math.min(jobs, indices.length));
     const queue = [...indices];

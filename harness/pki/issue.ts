@@ -224,11 +224,14 @@ interface DacTemplate {
     skidOid: Uint8Array;
     akid: Uint8Array;
 }
-const dacTemplates = new WeakMap<object, Map<string, DacTemplate>>();
+/** By issuer certificate and key objects (callers often pass a fresh `{ cert, key }` per DAC). */
+const dacTemplates = new WeakMap<object, WeakMap<object, Map<string, DacTemplate>>>();
 
 function dacTemplate(issuer: { cert: Certificate; key: P256Key }, vid: number, pid: number, notBefore: Date, notAfter: Date): DacTemplate {
-    let perIssuer = dacTemplates.get(issuer);
-    if (!perIssuer) dacTemplates.set(issuer, (perIssuer = new Map()));
+    let perCert = dacTemplates.get(issuer.cert);
+    if (!perCert) dacTemplates.set(issuer.cert, (perCert = new WeakMap()));
+    let perIssuer = perCert.get(issuer.key);
+    if (!perIssuer) perCert.set(issuer.key, (perIssuer = new Map()));
     const id = `${vid}/${pid}/${notBefore.getTime()}/${notAfter.getTime()}`;
     let t = perIssuer.get(id);
     if (!t) {
