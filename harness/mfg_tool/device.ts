@@ -16,7 +16,7 @@ import { type Certificate, parseCertificate, skidOf } from "../pki/x509.js";
 import { csvDocument } from "./csvfmt.js";
 import { factoryRows, partitionCsvRows, type DacFiles, type FactoryRow } from "./factory.js";
 import type { MfgConfig } from "./options.js";
-import { qrMatrix, qrPng, qrSvg } from "./qrlabel.js";
+import { qrMatrix, qrPng, qrSvgBytes } from "./qrlabel.js";
 import { deviceRng, randomDiscriminator, randomPasscode, randomUuid, type Rng } from "./rng.js";
 import { generateVerifier } from "../spake2p/verifier.js";
 
@@ -337,7 +337,7 @@ export function finishDevice(ctx: BatchContext, prep: Prepared, plan: DevicePlan
         deviceFiles.onboardingCodes = rel(`${uuid}-onb_codes.csv`);
         deviceFiles.qrPng = rel(`${uuid}-qrcode.png`);
         if (c.svg) {
-            files.push({ rel: rel(`${uuid}-qrcode.svg`), data: qrSvg(m), mode: 0o644 });
+            files.push({ rel: rel(`${uuid}-qrcode.svg`), data: qrSvgBytes(m), mode: 0o644 });
             deviceFiles.qrSvg = rel(`${uuid}-qrcode.svg`);
         }
     }

@@ -101,3 +101,35 @@ describe("generate fast paths", () => {
         }
     });
 });
+
+describe("generate fast paths: SVG label", () => {
+    it("qrSvgBytes writes the same document as the string builder it replaced", async () => {
+        const { qrSvg, qrSvgBytes } = await import("./qrlabel.js");
+        const reference = (m: { size: number; modules: Uint8Array }, quiet: number): string => {
+            const dim = m.size + 2 * quiet;
+            let d = "";
+            for (let y = 0; y < m.size; y++) {
+                for (let x = 0; x < m.size; x++) {
+                    if (m.modules[y * m.size + x] !== 1) continue;
+                    let run = 1;
+                    while (x + run < m.size && m.modules[y * m.size + x + run] === 1) run++;
+                    d += `M${x + quiet} ${y + quiet}h${run}v1h-${run}z`;
+                    x += run - 1;
+                }
+            }
+            return `<?xml version="1.0" encoding="UTF-8"?>\n` +
+                `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${dim} ${dim}" width="${dim * 6}" height="${dim * 6}" shape-rendering="crispEdges">` +
+                `<rect width="${dim}" height="${dim}" fill="#fff"/><path fill="#000" d="${d}"/></svg>\n`;
+        };
+        fc.assert(fc.property(fc.constantFrom(21, 25, 29, 57), fc.integer({ min: 0, max: 4 }), fc.constantFrom(0, 4, 1000), fc.integer(), (size, density, quiet, seed) => {
+            let x = seed | 1;
+            const modules = Uint8Array.from({ length: size * size }, () => {
+                x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+                return ((x >>> 0) % 4) < density ? 1 : 0;
+            });
+            const m = { size, modules };
+            expect(qrSvg(m, quiet)).to.equal(reference(m, quiet));
+            expect(Buffer.from(qrSvgBytes(m, quiet)).toString("latin1")).to.equal(reference(m, quiet));
+        }), { numRuns: 60 });
+    });
+});

@@ -409,20 +409,57 @@ export function qrPng(m: QrMatrix, scale = 6, quiet = 4): Uint8Array {
 
 /** An SVG label: one path of unit squares, with the quiet zone. */
 export function qrSvg(m: QrMatrix, quiet = 4): string {
+    return Buffer.from(qrSvgBytes(m, quiet)).toString("latin1");
+}
+
+/**
+ * The SVG of qrSvg as ASCII bytes, written straight into one buffer: no string per path segment (the string
+ * version allocated ≈ 40 KB of short-lived strings per label, a visible share of a batch's GC time).
+ */
+export function qrSvgBytes(m: QrMatrix, quiet = 4): Uint8Array {
     const dim = m.size + 2 * quiet;
-    let d = "";
-    for (let y = 0; y < m.size; y++) {
-        for (let x = 0; x < m.size; x++) {
-            if (m.modules[y * m.size + x] !== 1) continue;
+    const head = Buffer.from(
+        `<?xml version="1.0" encoding="UTF-8"?>\n` +
+            `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${dim} ${dim}" width="${dim * 6}" height="${dim * 6}" shape-rendering="crispEdges">` +
+            `<rect width="${dim}" height="${dim}" fill="#fff"/><path fill="#000" d="`,
+        "latin1",
+    );
+    const tail = Buffer.from(`"/></svg>\n`, "latin1");
+    // at most one segment per two modules of a row, each "M" x " " y "h" run "v1h-" run "z" (numbers < dim)
+    const digits = String(dim).length;
+    const out = Buffer.allocUnsafe(head.length + tail.length + Math.ceil((m.size * m.size) / 2) * (8 + 4 * digits) + 16);
+    let p = head.copy(out, 0);
+    const num = (v: number): void => {
+        if (v >= 1000) {
+            p += out.write(String(v), p, "latin1");
+            return;
+        }
+        if (v >= 100) out[p++] = 48 + ((v / 100) | 0);
+        if (v >= 10) out[p++] = 48 + (((v / 10) | 0) % 10);
+        out[p++] = 48 + (v % 10);
+    };
+    const size = m.size;
+    const mod = m.modules;
+    for (let y = 0; y < size; y++) {
+        for (let x = 0; x < size; x++) {
+            if (mod[y * size + x] !== 1) continue;
             let run = 1;
-            while (x + run < m.size && m.modules[y * m.size + x + run] === 1) run++;
-            d += `M${x + quiet} ${y + quiet}h${run}v1h-${run}z`;
+            while (x + run < size && mod[y * size + x + run] === 1) run++;
+            out[p++] = 0x4d; // M
+            num(x + quiet);
+            out[p++] = 0x20;
+            num(y + quiet);
+            out[p++] = 0x68; // h
+            num(run);
+            out[p++] = 0x76; // v
+            out[p++] = 0x31; // 1
+            out[p++] = 0x68; // h
+            out[p++] = 0x2d; // -
+            num(run);
+            out[p++] = 0x7a; // z
             x += run - 1;
         }
     }
-    return (
-        `<?xml version="1.0" encoding="UTF-8"?>\n` +
-        `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${dim} ${dim}" width="${dim * 6}" height="${dim * 6}" shape-rendering="crispEdges">` +
-        `<rect width="${dim}" height="${dim}" fill="#fff"/><path fill="#000" d="${d}"/></svg>\n`
-    );
+    p += tail.copy(out, p);
+    return out.subarray(0, p);
 }
