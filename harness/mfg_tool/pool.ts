@@ -1,5 +1,5 @@
 /**
- * Spreads device indices over the cores. For jobs ≤ libuv's pool size − 2 (4 threads unless UV_THREADPOOL_SIZE),
+ * Spreads device indices over the cores. For jobs ≤ half libuv's pool size (4 threads unless UV_THREADPOOL_SIZE),
  * one JavaScript thread and asynchronous PBKDF2 (runPipelined); beyond it, `jobs - 1` worker threads plus the calling thread, which has every module
  * loaded already and builds devices while the workers boot. Work goes out in dynamic chunks (smaller towards the
  * end) with one chunk queued ahead per worker, so no thread waits for the next one. From the TypeScript sources
@@ -64,11 +64,12 @@ function spawnWorker(source: WorkerSource, ctx: BatchContext): Worker {
 }
 
 /**
- * PBKDF2 lanes beyond `jobs` in the pipelined mode: while this thread finishes a device, the cores keep running
- * PBKDF2 of other lanes instead of waiting for this thread to start the next one. Measured on 2 cores (N=1000,
- * npm run bench): +0 → 0.69 × floor, +1 → 0.79, +2 → 0.80–0.82.
+ * PBKDF2 in flight per job in the pipelined mode. More than one: while this thread finishes a device, the cores
+ * keep running other lanes' PBKDF2, and what exceeds libuv's pool waits in its queue, so a pool thread that
+ * completes one starts the next at once instead of waiting for this thread. Measured on 2 cores (N=1000,
+ * npm run bench): 2 lanes → 0.69 × floor, 3 → 0.79, 4 → 0.80–0.82, 6 → 0.83 (wall ratio = CPU ratio: no idle core).
  */
-const EXTRA_LANES = 2;
+const LANES_PER_JOB = 3;
 
 /** Size of libuv's thread pool (process-wide; crypto.pbkdf2 runs there). */
 export function libuvPoolSize(): number {
@@ -78,13 +79,13 @@ export function libuvPoolSize(): number {
 
 export async function runDevices(ctx: BatchContext, indices: readonly number[], jobs: number, onDevice: (j: DeviceJournal) => void): Promise<void> {
     if (indices.length === 0) return;
-    if (jobs + EXTRA_LANES <= libuvPoolSize()) return runPipelined(ctx, indices, jobs, onDevice);
+    if (jobs * 2 <= libuvPoolSize()) return runPipelined(ctx, indices, jobs, onDevice);
     return runWorkers(ctx, indices, jobs, onDevice);
 }
 
 /**
- * While `jobs + EXTRA_LANES` fit libuv's pool (jobs ≤ 2 with the default 4 threads): this thread builds every
- * device while `jobs + EXTRA_LANES` PBKDF2 run on libuv's thread pool. Each lane starts the PBKDF2 of its next
+ * While 2 × jobs fit libuv's pool (jobs ≤ 2 with the default 4 threads): this thread builds every device while
+ * `jobs × LANES_PER_JOB` PBKDF2 are in flight on libuv's thread pool. Each lane starts the PBKDF2 of its next
  * device before it finishes the current one (DAC, NVS, QR, files), so the cores always have PBKDF2 to run and
  * the rest of the work fills the CPU time between them. One JavaScript thread means one JIT warm-up, no worker boot and no messages per device — on
  * a 2-core machine that is ≈ 0.3–0.5 ms of CPU per device less than worker threads (bench/run.ts).
@@ -104,7 +105,8 @@ async function runPipelined(ctx: BatchContext, indices: readonly number[], jobs:
     };
     const fd = openJournal(ctx.journal);
     try {
-        const laneCount = Math.max(1, Math.min(jobs + EXTRA_LANES, libuvPoolSize(), indices.length));
+        // --jobs 1: one PBKDF2 at a time (it overlaps only with finishing the previous device)
+        const laneCount = Math.max(1, Math.min(jobs === 1 ? 1 : jobs * LANES_PER_JOB, indices.length));
         const lanes = Array.from({ length: laneCount }, async () => {
             let pending: Pending | undefined;
             try {
