@@ -1,59 +1,138 @@
 /**
- * A gate run: discover devices, slice the shard, start one strict commissioner, check devices `jobs` at a time, and
- * produce the result document (reports/result.ts). Devices share one process and one controller: a device costs
- * its boot + commissioning, not a controller start/stop.
+ * A gate run: discover devices, slice the shard, check them, and produce the result document (reports/result.ts).
+ *
+ * A device costs its boot + commissioning, not a controller start/stop: each thread starts one strict commissioner
+ * and checks its devices through it. matter.js runs a node's work on one JavaScript thread, so `--jobs N` spreads
+ * devices over min(N, cores) worker threads (each with its own matter.js, commissioner and trust store) and keeps
+ * N devices in flight in total.
  */
 import { LogLevel } from "@matter/main";
+import { cpus } from "node:os";
+import { Worker } from "node:worker_threads";
+import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { Commissioner, quietMatterLogs } from "../commissioner/index.js";
 import { loadTrustStore } from "../pki/trust-dir.js";
 import type { TrustStore } from "../pki/index.js";
 import { makeRunResult, type DeviceResult, type RunResult } from "../../reports/result.js";
-import { discoverDevices, shardSlice, type DeviceFiles } from "./discover.js";
+import { deviceInDir, discoverDevices, shardSlice, type DeviceFiles } from "./discover.js";
 import { gateDevice, type GateDeviceOptions } from "./gate.js";
+import type { GateWorkerData, GateWorkerMessage } from "./worker.js";
 
 export interface GateOptions {
     paaStore: string;
     cdSigners?: string;
-    /** A pre-loaded trust store (tests, demo) instead of paaStore/cdSigners directories. */
+    /** A pre-loaded trust store instead of paaStore/cdSigners directories (runs in this thread only). */
     trust?: TrustStore;
     allowTestKeys?: boolean;
+    /** Devices in flight (default 2); spread over min(jobs, cores) worker threads. */
     jobs?: number;
     shard?: { k: number; n: number };
+    /** Clock for certificate validity (runs in this thread only). */
     now?: () => Date;
     firmware?: GateDeviceOptions["firmware"];
+    chip?: GateDeviceOptions["chip"];
     version?: string;
     /** Called after each device (progress output). */
     onDevice?: (result: DeviceResult, done: number, total: number) => void;
 }
 
+/** What a gate thread needs: plain data only, so it can cross into a worker. */
+export interface ThreadGateOptions {
+    paaStore: string;
+    cdSigners?: string;
+    allowTestKeys?: boolean;
+    firmware?: GateDeviceOptions["firmware"];
+    chip?: GateDeviceOptions["chip"];
+    /** Devices in flight in this thread. */
+    concurrency: number;
+}
+
 export async function runGate(inputs: readonly string[], options: GateOptions): Promise<RunResult> {
     const started = new Date();
     const t0 = performance.now();
-    const all = discoverDevices(inputs);
-    const devices = shardSlice(all, options.shard);
-    const trust = options.trust ?? (await loadTrustStore({ paaStore: options.paaStore, cdSigners: options.cdSigners }));
-    // Findings are in the result; matter.js's own log lines would only repeat them (MFGSIM_DEBUG=1 shows them).
-    quietMatterLogs(process.env.MFGSIM_DEBUG ? LogLevel.DEBUG : LogLevel.FATAL);
-    const commissioner = await Commissioner.start();
-    const results: DeviceResult[] = new Array(devices.length);
-    let next = 0;
+    const devices = shardSlice(discoverDevices(inputs), options.shard);
+    const jobs = Math.max(1, options.jobs ?? 2);
+    const threads = Math.min(jobs, devices.length, cpus().length);
+    const inThreadOnly = options.trust !== undefined || options.now !== undefined;
+    const results = new Map<string, DeviceResult>();
     let done = 0;
-    const worker = async () => {
-        for (let i = next++; i < devices.length; i = next++) {
-            results[i] = await gateDevice(devices[i] as DeviceFiles, { commissioner, trust, allowTestKeys: options.allowTestKeys, now: options.now, firmware: options.firmware });
-            options.onDevice?.(results[i]!, ++done, devices.length);
-        }
+    const record = (r: DeviceResult) => {
+        results.set(r.dir, r);
+        options.onDevice?.(r, ++done, devices.length);
     };
-    try {
-        await Promise.all(Array.from({ length: Math.max(1, Math.min(options.jobs ?? 2, devices.length)) }, worker));
-    } finally {
-        await commissioner.close();
+    if (threads <= 1 || inThreadOnly) {
+        const trust = options.trust ?? (await loadTrustStore({ paaStore: options.paaStore, cdSigners: options.cdSigners }));
+        await gateInThread(devices, { ...options, concurrency: jobs }, trust, record);
+    } else {
+        await loadTrustStore({ paaStore: options.paaStore, cdSigners: options.cdSigners }); // unreadable store: one error, before any thread starts
+        const slices = Array.from({ length: threads }, (_, k) => shardSlice(devices, { k: k + 1, n: threads }));
+        const perThread = Math.ceil(jobs / threads);
+        await Promise.all(slices.map(slice => gateInWorker(slice.map(d => d.dir), { ...threadOptions(options), concurrency: perThread }, record)));
     }
     return makeRunResult({
         version: options.version ?? "0.1.0",
         startedAt: started.toISOString(),
         durationMs: Math.round(performance.now() - t0),
         shard: options.shard ? `${options.shard.k}/${options.shard.n}` : null,
-        devices: results,
+        devices: devices.map(d => results.get(d.dir)!),
+    });
+}
+
+function threadOptions(o: GateOptions): Omit<ThreadGateOptions, "concurrency"> {
+    return { paaStore: o.paaStore, cdSigners: o.cdSigners, allowTestKeys: o.allowTestKeys, firmware: o.firmware, chip: o.chip };
+}
+
+/** Checks devices in this thread, `concurrency` at a time, through one commissioner. */
+async function gateInThread(
+    devices: readonly DeviceFiles[],
+    options: ThreadGateOptions & { now?: () => Date },
+    trust: TrustStore,
+    onDevice: (r: DeviceResult) => void,
+): Promise<void> {
+    // Findings are in the result; matter.js's own log lines would only repeat them (MFGSIM_DEBUG=1 shows them).
+    quietMatterLogs(process.env.MFGSIM_DEBUG ? LogLevel.DEBUG : LogLevel.FATAL);
+    const commissioner = await Commissioner.start();
+    let next = 0;
+    const lane = async () => {
+        for (let i = next++; i < devices.length; i = next++) {
+            onDevice(await gateDevice(devices[i]!, { commissioner, trust, allowTestKeys: options.allowTestKeys, now: options.now, firmware: options.firmware, chip: options.chip }));
+        }
+    };
+    try {
+        await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, devices.length)) }, lane));
+    } finally {
+        await commissioner.close();
+    }
+}
+
+/** The body of a gate worker thread (worker.ts). */
+export async function gateDevicesInThread(dirs: readonly string[], options: ThreadGateOptions, onDevice: (r: DeviceResult) => void): Promise<void> {
+    const devices = dirs.map(dir => deviceInDir(dir) ?? fail(dir));
+    const trust = await loadTrustStore({ paaStore: options.paaStore, cdSigners: options.cdSigners });
+    await gateInThread(devices, options, trust, onDevice);
+}
+
+function fail(dir: string): never {
+    throw new DiagnosticError("ESP_ERR_NVS_PART_NOT_FOUND", "no device partition here", { file: dir });
+}
+
+function gateInWorker(dirs: string[], options: ThreadGateOptions, onDevice: (r: DeviceResult) => void): Promise<void> {
+    const self = new URL("./worker" + (import.meta.url.endsWith(".ts") ? ".ts" : ".js"), import.meta.url);
+    const fromSources = self.pathname.endsWith(".ts");
+    const data: GateWorkerData = { dirs, options, ...(fromSources ? { entry: self.href } : {}) };
+    // From the sources the worker registers tsx itself (tsx-worker.mjs); execArgv: [] keeps it from inheriting --import tsx.
+    const worker = new Worker(fromSources ? new URL("./tsx-worker.mjs", import.meta.url) : self, { workerData: data, execArgv: [] });
+    return new Promise((resolve, reject) => {
+        let finished = false;
+        worker.on("message", (m: GateWorkerMessage) => {
+            if (m.type === "device") onDevice(m.result);
+            else if (m.type === "done") finished = true;
+            else {
+                finished = true;
+                reject(m.error.diagnostic ? new DiagnosticError(m.error.code, m.error.message, m.error.context, m.error.exitCode) : new Error(m.error.message));
+            }
+        });
+        worker.on("error", reject);
+        worker.on("exit", code => (finished ? resolve() : reject(new Error(`gate worker exited with code ${code} before finishing`))));
     });
 }
