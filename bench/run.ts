@@ -170,7 +170,7 @@ async function main(): Promise<void> {
                 // pipelined mode (jobs ≤ 2): the calling thread builds every device, PBKDF2 runs on libuv's pool, V8 has GC/JIT helper threads
                 const main = gen.threads.get(String(process.pid)) ?? 0;
                 mainMs = (main / N) * 1000;
-                othersMs = ([...gen.threads.entries()].filter(([t]) => t !== String(process.pid)).reduce((a, [, v]) => a + v, 0) / N) * 1000;
+                othersMs = ((gen.cpu - main) / N) * 1000; // process total − calling thread: also counts worker threads that ended
             }
             const run = {
                 ratio: rate / floorRate, cpuRatio: floorCpu / gen.cpu, genS: gen.wall, rate, floorRate, genCpu: gen.cpu, floorCpu, top: gen.value.top,
