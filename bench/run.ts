@@ -2,7 +2,8 @@
  * `npm run bench`: `mfgsim generate` throughput against the PBKDF2 floor, in one run.
  *
  *   generate: N devices, -e (encrypted NVS + keys partition), 10000 PBKDF2 iterations, DACs from a test PAI,
- *             all cores (worker threads), into a temp dir.
+ *             --jobs = all cores (pipelined mode on ≤ 2 cores: one JS thread + PBKDF2 on libuv's pool; worker
+ *             threads beyond), into tmpfs when present.
  *   floor:    the same PBKDF2 work alone (N × PBKDF2-HMAC-SHA256, 10000 iterations, 80 bytes) on all cores.
  *
  * Size: MFGSIM_BENCH_N=200 npm run bench, or npm run bench -- --n 200 [--jobs J] [--iterations I] [--repeat R] [--keep].
