@@ -140,7 +140,7 @@ export function encryptImage(image: Uint8Array, keys: NvsKeys): Uint8Array {
     if (offsets.length === 0) return new Uint8Array(out);
     // T0 = AES(tky, LE128(offset)); the entry's second block uses T1 = T0·α in GF(2^128) (x^128 + x^7 + x^2 + x + 1)
     const tweakIn = Buffer.alloc(16 * offsets.length);
-    offsets.forEach((off, k) => tweakFor(off).copy(tweakIn, 16 * k));
+    offsets.forEach((off, k) => tweakIn.writeUInt32LE(off, 16 * k)); // LE128(offset): offsets < 2^32, the rest stays 0
     const t0 = ecb(keys.tky, tweakIn);
     const t = Buffer.alloc(32 * offsets.length);
     for (let k = 0; k < offsets.length; k++) {
