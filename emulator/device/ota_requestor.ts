@@ -146,6 +146,8 @@ export interface OtaPlatform {
      * Read when the node comes online (before matter.js's requestor notifies the provider of an applied update).
      */
     peers?(): ReadonlyArray<{ nodeId: bigint; ip: string; port: number }>;
+    /** Every UpdateState transition as it happens (OtaSoftwareUpdateRequestor.UpdateState / ChangeReason numbers). */
+    stateChanged?(state: number, reason: number): void;
     /** Keep the requestor's update-in-progress record (target version, provider, token) across the reboot (NVS). */
     saveUpdateInProgress?(details: unknown): void;
     loadUpdateInProgress?(): unknown;
@@ -180,6 +182,8 @@ export class EspOtaRequestorServer extends OtaSoftwareUpdateRequestorServer {
         const saved = platform.loadUpdateInProgress?.();
         if (saved && this.state.updateInProgressDetails === null) this.state.updateInProgressDetails = saved as never;
         platform.saveUpdateInProgress?.(null);
+        // the live state (the committed attribute only changes when matter.js's long query/download reactor ends)
+        this.events.stateTransition.on(t => platform.stateChanged?.(t.newState, t.reason));
         this.events.versionApplied.on(event => {
             platform.record?.({ kind: "version-applied", message: `VersionApplied event: SoftwareVersion ${event.softwareVersion} (ProductID 0x${event.productId.toString(16)})`, softwareVersion: event.softwareVersion });
         });
@@ -193,6 +197,16 @@ export class EspOtaRequestorServer extends OtaSoftwareUpdateRequestorServer {
     }
 
     protected override async validateUpdateFile(newSoftwareVersion?: number) {
+        try {
+            return await this.#validate(newSoftwareVersion);
+        } finally {
+            // matter.js caches the download designator and its opened blob: the next download would be read back as
+            // this one (a refused image would be refused again). A fresh designator per download.
+            (this.internal as { downloadLocation?: unknown }).downloadLocation = undefined;
+        }
+    }
+
+    async #validate(newSoftwareVersion?: number) {
         const ref = this.env.get(OtaPlatformRef);
         const { platform } = ref;
         if (newSoftwareVersion === undefined) {
@@ -217,7 +231,7 @@ export class EspOtaRequestorServer extends OtaSoftwareUpdateRequestorServer {
             }
             ref.installed = { target: r.target, softwareVersion: r.header.softwareVersion };
             platform.record?.({ kind: "installed", message: `image ${r.header.softwareVersionString} in ${r.target.name} (${r.end.imageLength} bytes, verified)`, softwareVersion: r.header.softwareVersion });
-            return super.validateUpdateFile(newSoftwareVersion);
+            return await super.validateUpdateFile(newSoftwareVersion);
         } catch (e) {
             ref.installed = undefined;
             if (isPowerLoss(e)) {

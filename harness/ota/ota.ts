@@ -21,7 +21,7 @@ export interface VirtualOtaDeviceOptions {
     firmware?: Omit<FirmwareOptions, "storage" | "port">;
 }
 
-type Signal = { kind: "reboot"; reason: string } | { kind: "power-loss"; code: string; message: string } | { kind: "refused"; code: string; message: string };
+type Signal = { kind: "idle"; reason: number } | { kind: "reboot"; reason: string } | { kind: "power-loss"; code: string; message: string } | { kind: "refused"; code: string; message: string };
 
 /** One virtual ESP32 running the Matter firmware with the OTA requestor, across reboots and power cycles. */
 export class VirtualOtaDevice {
@@ -36,6 +36,12 @@ export class VirtualOtaDevice {
     running?: RunningDevice;
     ota?: EspOta;
     boots = 0;
+    /** Called with every requestor event (performOta schedules otadata power loss from here). */
+    onEvent?: (event: OtaEvent) => void;
+    /** The requestor's UpdateState as its transitions happen. */
+    liveState?: number;
+    /** Every UpdateState transition (state, ChangeReason, performance.now()). */
+    readonly transitions: Array<{ state: number; reason: number; at: number }> = [];
     #signals: Signal[] = [];
     #waiters: Array<() => void> = [];
     #provider?: { nodeId: bigint; port: number };
@@ -97,7 +103,13 @@ export class VirtualOtaDevice {
             powerLost: e => this.#signal({ kind: "power-loss", code: e.code, message: e.message }),
             record: ev => {
                 this.events.push(ev);
+                this.onEvent?.(ev);
                 if (ev.kind === "refused" || ev.kind === "error") this.#signal({ kind: "refused", code: ev.code ?? "CHIP_ERROR_INTERNAL", message: ev.message });
+            },
+            stateChanged: (state, reason) => {
+                this.liveState = state;
+                this.transitions.push({ state, reason, at: performance.now() });
+                if (state === OtaSoftwareUpdateRequestor.UpdateState.Idle) this.#signal({ kind: "idle", reason });
             },
             saveUpdateInProgress: d => void (this.#updateInProgress = d ?? undefined),
             loadUpdateInProgress: () => this.#updateInProgress,
@@ -129,6 +141,10 @@ export class VirtualOtaDevice {
     updateState(): number | undefined {
         if (!this.running) return undefined;
         return (this.running.node.stateOf(EspOtaRequestorServer) as { updateState: number }).updateState;
+    }
+
+    clearSignals(): void {
+        this.#signals = [];
     }
 
     takeSignal(): Signal | undefined {
@@ -180,6 +196,8 @@ export interface PerformOtaOptions {
     timeoutMs?: number;
     /** Power is lost at the Nth flash write/erase (1-based) after the announcement. */
     powerLossAtOp?: number;
+    /** Power is lost at the Nth flash operation of esp_ota_set_boot_partition (1 = otadata sector erase, 2 = entry write). */
+    powerLossInOtadataAtOp?: number;
     /** Replace the self-test verdict (tests: a firmware whose self-test fails). */
     selfTest?: (device: VirtualOtaDevice, version: number | undefined) => boolean | Promise<boolean>;
     /** Delay of the shortened "OTA Request" timer (default 1 ms). */
@@ -204,6 +222,7 @@ export async function performOta(provider: OtaProvider, dev: VirtualOtaDevice, n
     const tr0 = provider.transfers.length;
     const finish = async (status: OtaStatus, detail: string, extra: Partial<OtaOutcome> = {}): Promise<OtaOutcome> => {
         timers.restore();
+        dev.onEvent = undefined;
         const transfer = provider.transfers[tr0];
         const bdxKiBps = transfer && transfer.ms > 0 ? transfer.bytes / 1024 / (transfer.ms / 1000) : undefined;
         let after: number | null = null;
@@ -224,6 +243,11 @@ export async function performOta(provider: OtaProvider, dev: VirtualOtaDevice, n
         };
     };
     if (!dev.running) return finish("timeout", "the device is not running");
+    dev.clearSignals();
+    const inOtadata = options.powerLossInOtadataAtOp;
+    dev.onEvent = inOtadata === undefined ? undefined : ev => {
+        if (ev.kind === "installed") dev.chip.flash.schedulePowerLoss(dev.chip.flash.opCount + inOtadata);
+    };
     if (options.powerLossAtOp !== undefined) dev.chip.flash.schedulePowerLoss(dev.chip.flash.opCount + options.powerLossAtOp);
     dev.useProvider(provider);
     provider.setDeviceAddress(nodeId, { ip: "127.0.0.1", port: dev.running.port });
@@ -236,31 +260,38 @@ export async function performOta(provider: OtaProvider, dev: VirtualOtaDevice, n
     }
     const Idle = OtaSoftwareUpdateRequestor.UpdateState.Idle;
     let signal: Signal | undefined;
-    let leftIdle = false;
     while (performance.now() < deadline) {
-        await dev.waitSignal(5);
+        await dev.waitSignal(Math.max(1, deadline - performance.now()));
         signal = dev.takeSignal();
-        if (signal) break;
-        const state = dev.updateState();
-        if (state !== undefined && state !== Idle) leftIdle = true;
-        if (provider.queries.length > q0 && state === Idle && (leftIdle || provider.queries[q0]!.status === "NotAvailable")) {
-            // the requestor gave up by itself: nothing available, or the download failed
-            await new Promise(r => setTimeout(r, 20));
-            signal = dev.takeSignal();
-            if (signal) break;
-            const q = provider.queries[q0]!;
-            if (q.status === "NotAvailable") return finish("not-available", `QueryImage → NotAvailable (${q.why ?? "no image"})`, { code: "NotAvailable" });
-            return finish("download-failed", `BDX transfer did not complete (${provider.aborts} aborted by the provider); the requestor is Idle again`, { code: "CHIP_ERROR_BDX_TRANSFER_FAILED" });
+        if (!signal) continue;
+        if (signal.kind !== "idle") break;
+        // the requestor went back to Idle by itself: a refusal signal (recorded first) wins if one follows at once
+        await new Promise(r => setTimeout(r, 10));
+        const next = dev.takeSignal();
+        if (next && next.kind !== "idle") {
+            signal = next;
+            break;
         }
+        const q = provider.queries[q0];
+        dev.chip.flash.schedulePowerLoss(undefined);
+        if (!q) continue; // an Idle from before the query
+        if (q.status === "NotAvailable") return finish("not-available", `QueryImage → NotAvailable (${q.why ?? "no image"})`, { code: "NotAvailable" });
+        if (provider.transfers.length === tr0) {
+            // matter.js's requestor ignores an offered version that is not newer than the running one
+            const code = q.offeredVersion !== undefined && q.offeredVersion <= q.softwareVersion ? "NotNewer" : "CHIP_ERROR_INCORRECT_STATE";
+            return finish("refused", `${code}: the requestor ignored the offered SoftwareVersion ${q.offeredVersion} (running ${q.softwareVersion}) and is Idle; nothing downloaded`, { code });
+        }
+        return finish("download-failed", `BDX transfer did not complete (${provider.aborts} aborted by the provider); the requestor is Idle again`, { code: "CHIP_ERROR_BDX_TRANSFER_FAILED" });
     }
     dev.chip.flash.schedulePowerLoss(undefined);
-    if (!signal) return finish("timeout", `no outcome within ${options.timeoutMs ?? 20_000} ms (requestor state ${dev.updateState()})`);
+    if (!signal || signal.kind === "idle") return finish("timeout", `no outcome within ${options.timeoutMs ?? 20_000} ms (requestor state ${dev.updateState()})`);
 
     if (signal.kind === "refused") {
         await waitIdle(dev, deadline);
         return finish("refused", `${signal.code}: ${signal.message}`, { code: signal.code });
     }
     if (signal.kind === "power-loss") {
+        await provider.disconnect(nodeId).catch(() => undefined);
         await dev.powerOff();
         const fw = await dev.powerOn();
         return finish("power-loss", `${signal.message}; rebooted into ${dev.bootSlot ?? "nothing"} (${fw.ok ? "firmware up" : fw.error?.code})`, { code: "POWER_LOSS" });
@@ -304,5 +335,5 @@ export async function performOta(provider: OtaProvider, dev: VirtualOtaDevice, n
 
 async function waitIdle(dev: VirtualOtaDevice, deadline: number): Promise<void> {
     const Idle = OtaSoftwareUpdateRequestor.UpdateState.Idle;
-    while (performance.now() < deadline && dev.updateState() !== undefined && dev.updateState() !== Idle) await new Promise(r => setTimeout(r, 5));
+    while (performance.now() < deadline && dev.running && dev.liveState !== undefined && dev.liveState !== Idle) await new Promise(r => setTimeout(r, 5));
 }

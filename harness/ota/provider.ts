@@ -17,6 +17,7 @@ import { OtaSoftwareUpdateProviderServer } from "@matter/main/behaviors/ota-soft
 import { OtaSoftwareUpdateRequestorClient } from "@matter/main/behaviors/ota-software-update-requestor";
 import { OtaProviderEndpoint } from "@matter/main/endpoints/ota-provider";
 import {
+    BdxError,
     BdxProtocol,
     ClientInteraction,
     Read,
@@ -29,6 +30,7 @@ import {
     type PeerAddress,
 } from "@matter/main/protocol";
 import { OtaSoftwareUpdateProvider } from "@matter/main/clusters/ota-software-update-provider";
+import { BdxStatusCode } from "@matter/main/types";
 import { OtaSoftwareUpdateRequestor } from "@matter/main/clusters/ota-software-update-requestor";
 import { createNodeEnvironment } from "../../emulator/device/environment.js";
 import { MemoryStorageBackend } from "../../emulator/device/storage.js";
@@ -51,6 +53,8 @@ export interface QueryRecord {
     softwareVersion: number;
     status: "UpdateAvailable" | "NotAvailable";
     image?: string;
+    /** SoftwareVersion of the offered image. */
+    offeredVersion?: number;
     why?: string;
 }
 
@@ -59,14 +63,17 @@ export interface TransferRecord {
     bytes: number;
     ms: number;
     finished: boolean;
+    aborted?: boolean;
 }
 
 /** Knobs the tests turn. */
 export interface ProviderFaults {
     /** Serve the newest image whatever VID/PID/version rules say (a misbehaving provider). */
     serveAnything?: boolean;
-    /** Abort (force-close) the next BDX transfer after this many bytes. */
+    /** Abort BDX transfers after this many bytes (a StatusReport TransferFailedUnknownError to the requestor). */
     abortAfterBytes?: number;
+    /** How many transfers to abort that way (default 1; matter.js's requestor tries a download 3 times). */
+    abortCount?: number;
     /** Flip a bit of the served payload at this file offset (the transfer corrupts the image). */
     flipBitAt?: number;
 }
@@ -78,6 +85,8 @@ class ProviderContext {
     readonly transfers: TransferRecord[] = [];
     faults: ProviderFaults = {};
     aborts = 0;
+    /** Per peer: stops watching BDX sessions of its previous query. */
+    readonly watchers = new Map<string, () => void>();
     /** NotifyUpdateApplied commands received (the requestor booted the new image). */
     readonly applied: Array<{ nodeId: bigint; softwareVersion: number }> = [];
 }
@@ -101,7 +110,7 @@ export class HarnessOtaProviderServer extends OtaSoftwareUpdateProviderServer {
         const { image, why } = pickImage(ctx, { vendorId, productId, softwareVersion });
         ctx.queries.push({
             nodeId: BigInt(peerAddress.nodeId), vendorId, productId, softwareVersion,
-            status: image ? "UpdateAvailable" : "NotAvailable", ...(image ? { image: image.name } : {}), ...(why ? { why } : {}),
+            status: image ? "UpdateAvailable" : "NotAvailable", ...(image ? { image: image.name, offeredVersion: image.header.softwareVersion } : {}), ...(why ? { why } : {}),
         });
         if (!image) return undefined;
         let bytes = image.bytes;
@@ -116,31 +125,40 @@ export class HarnessOtaProviderServer extends OtaSoftwareUpdateProviderServer {
         return { newSoftwareVersion: image.header.softwareVersion, newSoftwareVersionString: image.header.softwareVersionString, fileDesignator: fd, consentRequired: false };
     }
 
+    /** Records every BDX session of the peer after its query (matter.js retries a failed download up to 3 times). */
     #watchTransfer(ctx: ProviderContext, peerAddress: PeerAddress) {
         const bdx = this.env.get(BdxProtocol);
-        const storage = this.updateStorage;
+        const key = String(peerAddress.nodeId);
+        ctx.watchers.get(key)?.();
         const t0 = performance.now();
-        const record: TransferRecord = { nodeId: BigInt(peerAddress.nodeId), bytes: 0, ms: 0, finished: false };
         const listener = (session: BdxSession) => {
             if (session.peerAddress.nodeId !== peerAddress.nodeId) return;
-            bdx.sessionStarted.off(listener);
+            const record: TransferRecord = { nodeId: BigInt(peerAddress.nodeId), bytes: 0, ms: 0, finished: false };
             ctx.transfers.push(record);
             session.progressInfo.on(() => {
                 record.bytes = Number(session.transferredBytes ?? 0);
                 record.ms = performance.now() - t0;
                 const limit = ctx.faults.abortAfterBytes;
-                if (limit !== undefined && record.bytes >= limit) {
-                    ctx.faults = { ...ctx.faults, abortAfterBytes: undefined };
+                if (limit !== undefined && record.bytes >= limit && !record.aborted) {
+                    record.aborted = true;
+                    const left = (ctx.faults.abortCount ?? 1) - 1;
+                    ctx.faults = left > 0 ? { ...ctx.faults, abortCount: left } : { ...ctx.faults, abortAfterBytes: undefined, abortCount: undefined };
                     ctx.aborts++;
-                    void bdx.disablePeerForScope(peerAddress, storage, true).catch(() => undefined);
+                    void session.close(new BdxError("transfer aborted by the provider (fault injection)", BdxStatusCode.TransferFailedUnknownError)).catch(() => undefined);
                 }
             });
             session.progressFinished.on(bytes => {
                 record.bytes = Number(bytes);
                 record.ms = performance.now() - t0;
                 record.finished = true;
+                stop();
             });
         };
+        const stop = () => {
+            bdx.sessionStarted.off(listener);
+            if (ctx.watchers.get(key) === stop) ctx.watchers.delete(key);
+        };
+        ctx.watchers.set(key, stop);
         bdx.sessionStarted.on(listener);
     }
 
