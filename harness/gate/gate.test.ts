@@ -6,6 +6,8 @@ import { makeDemoBatch, type DemoBatch } from "../demo/batch.js";
 import { createTestPki } from "../pki/index.js";
 import { runCli } from "../cli/testing.js";
 import { discoverDevices, runGate, shardSlice } from "./index.js";
+import { buildAppImage } from "../../emulator/bootloader_support/index.js";
+import { createOtaImage } from "../../emulator/ota_image/index.js";
 
 describe("gate (real UDP on loopback)", function () {
     this.timeout(120_000);
@@ -43,6 +45,19 @@ describe("gate (real UDP on loopback)", function () {
         expect(check.status).to.equal("fail");
         expect(check.detail).to.match(/^PaaNotFound/);
         expect(result.devices[0]!.checks.find(c => c.name === "noc")!.status).to.not.equal("pass");
+    });
+
+    it("--ota: after the checks pass, the device takes the image (ota check, softwareVersionAfterOta 2); NVS-encrypted device", async () => {
+        const app = buildAppImage({ chip: "esp32c3", version: "2.0", matterSoftwareVersion: 2, size: 32 * 1024 });
+        const file = join(dir, "v2.ota");
+        await writeFile(file, createOtaImage({ vendorId: 0xfff1, productId: 0x8000, softwareVersion: 2, softwareVersionString: "2.0", digestAlgorithm: "sha256" }, app).image);
+        const [first] = discoverDevices([demo.outdir]);
+        const result = await runGate([first!.dir], { paaStore: demo.paaStore, cdSigners: demo.cdSigners, allowTestKeys: true, ota: file });
+        const d = result.devices[0]!;
+        const ota = d.checks.find(c => c.name === "ota")!;
+        expect(ota.status, ota.detail).to.equal("pass");
+        expect(ota.detail).to.match(/SoftwareVersion 1 → 2 in ota_1/);
+        expect([d.status, d.softwareVersion, d.softwareVersionAfterOta]).to.deep.equal(["pass", 1, 2]);
     });
 
     it("refuses the test-signed CD unless test keys are allowed", async () => {

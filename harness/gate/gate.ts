@@ -22,6 +22,8 @@ import { verifyAttestation, type TrustStore } from "../pki/index.js";
 import { verifyPasscodeAgainstVerifier } from "../spake2p/verifier.js";
 import { deviceStatus, type CheckResult, type DeviceResult } from "../../reports/result.js";
 import type { DeviceFiles } from "./discover.js";
+// Static on purpose (a dynamic import() under tsx can load a second matter.js instance).
+import { otaCheck } from "../ota/check.js";
 
 export interface GateDeviceOptions {
     commissioner: Commissioner;
@@ -34,6 +36,8 @@ export interface GateDeviceOptions {
     firmware?: FirmwareInfo;
     /** The chip the batch is for (esp-matter-mfg-tool --target; default esp32c3). */
     chip?: ChipName;
+    /** gate --ota: after the other checks pass, update the device with this Matter OTA file (the `ota` check). */
+    ota?: string;
 }
 
 export const DEFAULT_FIRMWARE: FirmwareInfo = { softwareVersion: 1, softwareVersionString: "1.0" };
@@ -133,6 +137,7 @@ export async function gateDevice(files: DeviceFiles, options: GateDeviceOptions)
     };
     const finish = () => {
         checks.skipRest(ALL_CHECKS, "not reached");
+        if (options.ota !== undefined && !checks.list.some(c => c.name === "ota")) checks.skip("ota", "not reached");
         result.status = deviceStatus(checks.list);
         return result;
     };
@@ -218,6 +223,23 @@ export async function gateDevice(files: DeviceFiles, options: GateDeviceOptions)
         if (commissioned.nodeId !== undefined) await options.commissioner.disconnect(commissioned.nodeId).catch(() => undefined);
     } finally {
         await device?.stop();
+    }
+    if (options.ota !== undefined) {
+        const t0 = performance.now();
+        if (checks.list.some(c => c.status === "fail") || label.passcode === undefined) {
+            checks.skip("ota", "earlier checks failed");
+        } else {
+            // a fresh flash of the same device: the requestor's own provider commissions it into its fabric
+            const r = await otaCheck({
+                chip: virtualChip(options, partition, keysPartition, secureCert),
+                passcode: label.passcode,
+                attestation: strictAttestationHook(options.trust, options),
+                firmware: { nvsEncryption: keysPartition !== undefined, dacProvider: dacInSecureCert ? "secure-cert" : "nvs" },
+            }, options.ota);
+            result.softwareVersionAfterOta = r.softwareVersionAfterOta;
+            if (r.status === "pass") checks.pass("ota", r.detail, performance.now() - t0);
+            else checks.fail("ota", r.detail, performance.now() - t0);
+        }
     }
     return finish();
 }

@@ -31,6 +31,8 @@ export interface GateOptions {
     now?: () => Date;
     firmware?: GateDeviceOptions["firmware"];
     chip?: GateDeviceOptions["chip"];
+    /** gate --ota <image.ota>: the `ota` check with this file. */
+    ota?: string;
     version?: string;
     /** Called after each device (progress output). */
     onDevice?: (result: DeviceResult, done: number, total: number) => void;
@@ -43,6 +45,7 @@ export interface ThreadGateOptions {
     allowTestKeys?: boolean;
     firmware?: GateDeviceOptions["firmware"];
     chip?: GateDeviceOptions["chip"];
+    ota?: string;
     /** Devices in flight in this thread. */
     concurrency: number;
 }
@@ -79,7 +82,7 @@ export async function runGate(inputs: readonly string[], options: GateOptions): 
 }
 
 function threadOptions(o: GateOptions): Omit<ThreadGateOptions, "concurrency"> {
-    return { paaStore: o.paaStore, cdSigners: o.cdSigners, allowTestKeys: o.allowTestKeys, firmware: o.firmware, chip: o.chip };
+    return { paaStore: o.paaStore, cdSigners: o.cdSigners, allowTestKeys: o.allowTestKeys, firmware: o.firmware, chip: o.chip, ...(o.ota !== undefined ? { ota: o.ota } : {}) };
 }
 
 /** Checks devices in this thread, `concurrency` at a time, through one commissioner. */
@@ -95,7 +98,7 @@ async function gateInThread(
     let next = 0;
     const lane = async () => {
         for (let i = next++; i < devices.length; i = next++) {
-            onDevice(await gateDevice(devices[i]!, { commissioner, trust, allowTestKeys: options.allowTestKeys, now: options.now, firmware: options.firmware, chip: options.chip }));
+            onDevice(await gateDevice(devices[i]!, { commissioner, trust, allowTestKeys: options.allowTestKeys, now: options.now, firmware: options.firmware, chip: options.chip, ...(options.ota !== undefined ? { ota: options.ota } : {}) }));
         }
     };
     try {

@@ -14,7 +14,7 @@ export function register(program: Command): void {
         .requiredOption("--paa-store <dir>", "trusted PAA certificates (DER or PEM files)")
         .option("--cd-signers <dir>", "extra Certification Declaration signer certificates")
         .option("--allow-test-keys", "accept CDs signed by test keys (development batches, the demo)")
-        .option("--ota <image.ota>", "also perform a Matter OTA update with this image (not implemented yet)")
+        .option("--ota <image.ota>", "after the other checks pass, update each device with this Matter OTA file (ota_image_tool format): BDX into the next slot, reboot, self-test; the `ota` check and softwareVersionAfterOta")
         .option("--junit <file>", "write a JUnit XML report")
         .option("--html <file>", "write an HTML report")
         .option("--json [file]", "write the result document to <file>; without a file, print it on stdout")
@@ -25,7 +25,18 @@ export function register(program: Command): void {
                 const { parseShard, runGate } = await import("../../gate/index.js");
                 const { writeReports } = await import("../../../reports/index.js");
                 const { DiagnosticError } = await import("../../../emulator/esp_common/err.js");
-                if (opts.ota) throw new DiagnosticError("CHIP_ERROR_NOT_IMPLEMENTED", "gate --ota is not implemented yet", { field: "--ota" });
+                if (opts.ota !== undefined) {
+                    // unreadable or not a Matter OTA file: exit 2 before any device is booted
+                    const { readFile } = await import("node:fs/promises");
+                    const { decodeOtaImage } = await import("../../../emulator/ota_image/index.js");
+                    let bytes: Uint8Array;
+                    try {
+                        bytes = new Uint8Array(await readFile(opts.ota));
+                    } catch (e) {
+                        throw new DiagnosticError("ENOENT", `cannot read OTA image: ${(e as Error).message}`, { file: opts.ota, field: "--ota" });
+                    }
+                    decodeOtaImage(bytes);
+                }
                 const shard = opts.shard ? parseShard(opts.shard) : undefined;
                 const progress = !opts.json || typeof opts.json === "string";
                 const result = await runGate(dirs, {
@@ -34,6 +45,7 @@ export function register(program: Command): void {
                     allowTestKeys: opts.allowTestKeys,
                     jobs: opts.jobs,
                     shard,
+                    ...(opts.ota !== undefined ? { ota: opts.ota } : {}),
                     onDevice: progress
                         ? (d, done, total) => process.stderr.write(`[${done}/${total}] ${d.status.toUpperCase()} ${d.id}${firstFailure(d)}\n`)
                         : undefined,
