@@ -56,7 +56,7 @@ function device(id: string, qrCode: string, checks: CheckResult[], bootLog: stri
             expect(text).to.contain("ESP_ERR_NVS_NOT_FOUND: reading dac-cert from fctry <script>"); // escaped, shown as text
             expect(await page.locator("script").count()).to.equal(0);
             const rows = page.locator("tbody > tr");
-            expect(await rows.first().innerText()).to.match(/^FAIL/); // failed devices first
+            expect(await rows.first().innerText()).to.match(/^FAIL/); // failed devices first (each device: its row, then its details row)
             expect(await page.locator("details[open] pre.log .e").innerText()).to.contain("reading dac-cert from fctry");
             await page.screenshot({ path: join(dir, "report.png"), fullPage: true });
             const svg = page.locator("details[open] .label svg");

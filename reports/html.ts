@@ -52,7 +52,8 @@ function deviceRow(d: DeviceResult): string {
         `<tr class="${d.status}"><td class="st">${d.status.toUpperCase()}</td>` +
         `<td><code>${htmlEscape(d.id)}</code><div class="dir">${htmlEscape(d.dir)}</div></td>` +
         `<td>${hex(d.vendorId)} / ${hex(d.productId)}</td><td>${htmlEscape(d.serialNumber ?? "–")}</td><td>${htmlEscape(sw)}</td>` +
-        `<td>${d.checks.map(checkChip).join(" ")}${why}${details(d)}</td></tr>`
+        `<td>${d.checks.map(checkChip).join(" ")}${why}</td></tr>\n` +
+        `<tr class="more"><td></td><td colspan="5">${details(d)}</td></tr>`
     );
 }
 
@@ -70,8 +71,9 @@ tr.fail td.st{color:#b00020;font-weight:bold}tr.pass td.st{color:#0a7d32}
 .chk.pass{background:#dff5e3}.chk.fail{background:#fbd5d9}.chk.skip{background:#eee;color:#777}
 .dir{color:#777;font-size:12px}.why{margin:4px 0 0 0;padding-left:1.2em;color:#b00020}code{font-size:13px}
 details{margin-top:4px}summary{cursor:pointer;color:#555;font-size:12px}
-.dev{display:flex;gap:1em;align-items:flex-start;margin-top:4px}.label{text-align:center;font-size:11px}.label svg{display:block}
-table.checks{font-size:12px;width:auto}table.checks td{padding:2px 6px}table.checks tr.fail td{color:#b00020}table.checks tr.skip td{color:#888}td.ms{text-align:right}
+tr.more>td{border-bottom:1px solid #ddd;padding-top:0}tr:has(+tr.more)>td{border-bottom:none}
+.dev{display:flex;gap:1.5em;align-items:flex-start;margin-top:4px}.dev>div{flex:1;min-width:0}.dev>.label{flex:none}.label{text-align:center;font-size:11px}.label svg{display:block}
+table.checks{font-size:12px;width:100%}table.checks td{padding:2px 6px}table.checks tr.fail td{color:#b00020}table.checks tr.skip td{color:#888}td.ms{text-align:right}
 pre.log{background:#111;color:#ddd;padding:6px 8px;font-size:11px;max-height:20em;overflow:auto;white-space:pre-wrap}pre.log .e{color:#ff7b7b}pre.log .w{color:#ffd479}
 </style></head><body>
 <h1>${htmlEscape(title)}</h1>

@@ -41,7 +41,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const reports = {
         json: join(o.outRoot, "demo-report.json"),
         junit: join(o.outRoot, "demo-junit.xml"),
-        html: join(o.outRoot, "demo-report.html"),
+        html: join(o.outRoot, "index.html"),
     };
     await writeReports(result, reports, "mfgsim demo");
     const first = demo.batch.devices[0];

@@ -11,6 +11,7 @@ import type { CheckResult } from "../../reports/result.js";
 import { makeDemoBatch, type DemoBatch } from "../demo/batch.js";
 import { generateOnboardingCodes } from "../onboarding/index.js";
 import { createCertificationDeclaration, skidOf } from "../pki/index.js";
+import { ESP_MATTER_PARTITIONS_CSV } from "../../emulator/esp32/index.js";
 import { discoverDevices, runGate, type DeviceFiles } from "./index.js";
 
 describe("gate failures (real UDP on loopback)", function () {
@@ -130,6 +131,16 @@ describe("gate failures (real UDP on loopback)", function () {
         expect(pase.status).to.equal("fail");
         expect(pase.detail).to.match(/^PaseKeyConfirmationFailed/);
         expect(checks.find(c => c.name === "noc")!.status).to.not.equal("pass");
+    });
+
+    it("partition table without the fctry partition the firmware reads: boot ESP_ERR_NVS_PART_NOT_FOUND (esp-matter#443)", async () => {
+        const dev = await copyOf();
+        const partitionsCsv = ESP_MATTER_PARTITIONS_CSV.replace(/^fctry,/m, "factory_nvs,");
+        const result = await runGate([dev.dir], { paaStore: demo.paaStore, cdSigners: demo.cdSigners, allowTestKeys: true, partitionsCsv });
+        const f = firstFailure(result.devices[0]!.checks);
+        expect(f.name).to.equal("boot");
+        expect(f.detail).to.match(/^ESP_ERR_NVS_PART_NOT_FOUND/);
+        expect(result.devices[0]!.checks.find(c => c.name === "pase")!.status).to.equal("skip");
     });
 
     it("no DAC in the partition: the firmware never falls back to matter.js test credentials (ESP_ERR_NVS_NOT_FOUND, not commissioned)", async () => {

@@ -79,6 +79,18 @@ describe("gate (real UDP on loopback)", function () {
         expect(failed.detail).to.match(/ESP_ERR_NVS_NOT_FOUND/);
     });
 
+    it("boots the product's own app image (--firmware): Basic Information reports its SoftwareVersion; the result carries the label and the console", async () => {
+        const [first] = discoverDevices([demo.outdir]);
+        const appImage = buildAppImage({ chip: "esp32c3", version: "7.0-rc1", matterSoftwareVersion: 7, projectName: "my-light" });
+        const result = await runGate([first!.dir], { paaStore: demo.paaStore, cdSigners: demo.cdSigners, allowTestKeys: true, appImage });
+        const d = result.devices[0]!;
+        expect(d.status, JSON.stringify(d.checks)).to.equal("pass");
+        expect(d.softwareVersion).to.equal(7);
+        expect(d.checks.find(c => c.name === "basic-information")!.detail).to.match(/match/);
+        expect(d.qrCode).to.equal(first!.manifest!.qrCode);
+        expect(d.bootLog!.join("\n")).to.match(/I \(\d+\) boot: Loaded app from partition at offset 0x20000/).and.to.contain("7.0-rc1");
+    });
+
     it("shards are disjoint and cover the batch", () => {
         const all = discoverDevices([demo.outdir]);
         const parts = [1, 2].map(k => shardSlice(all, { k, n: 2 }).map(d => d.id));

@@ -19,7 +19,7 @@ import type { AttestationHook, BasicInformationSnapshot, CommissionResult } from
 import { parseOnboardingCode } from "../onboarding/index.js";
 import { decodeQrPng } from "../onboarding/label.js";
 import { verifyAttestation, type TrustStore } from "../pki/index.js";
-import { verifyPasscodeAgainstVerifier } from "../spake2p/verifier.js";
+import { verifyPasscodeAgainstVerifierAsync } from "../spake2p/verifier.js";
 import { deviceStatus, type CheckResult, type DeviceResult } from "../../reports/result.js";
 import type { DeviceFiles } from "./discover.js";
 // Static on purpose (a dynamic import() under tsx can load a second matter.js instance).
@@ -38,6 +38,10 @@ export interface GateDeviceOptions {
     chip?: ChipName;
     /** gate --ota: after the other checks pass, update the device with this Matter OTA file (the `ota` check). */
     ota?: string;
+    /** gate --partitions: the product's partition table CSV (default: esp-matter's, fctry at 0x3E0000). */
+    partitionsCsv?: string;
+    /** gate --firmware: the product's app image (default: a synthetic image reporting `firmware`). */
+    appImage?: Uint8Array;
 }
 
 export const DEFAULT_FIRMWARE: FirmwareInfo = { softwareVersion: 1, softwareVersionString: "1.0" };
@@ -182,6 +186,7 @@ export async function gateDevice(files: DeviceFiles, options: GateDeviceOptions)
     let label: LabelCheck | undefined;
     try {
         label = await checkLabel(files, factory);
+        result.qrCode = label.qrCode ?? null;
         if (label.problems.length) checks.fail("onboarding", `OnboardingPayloadMismatch: ${label.problems.join("; ")}`, performance.now() - tLabel);
         else checks.pass("onboarding", label.summary, performance.now() - tLabel);
     } catch (e) {
@@ -199,12 +204,14 @@ export async function gateDevice(files: DeviceFiles, options: GateDeviceOptions)
         const booted = await checks.run("boot", async () => {
             const chip = virtualChip(options, partition, keysPartition, secureCert);
             const boot = bootChip(chip);
+            result.bootLog = boot.log;
             if (!boot.ok) throw new DiagnosticError(boot.error?.code ?? "ESP_ERR_IMAGE_INVALID", `${boot.error?.message ?? "no bootable app"} | ${tail(boot.log)}`);
             const fw = await startFirmware(chip, boot, {
                 port: 0,
                 nvsEncryption: keysPartition !== undefined,
                 dacProvider: dacInSecureCert ? "secure-cert" : "nvs",
             });
+            result.bootLog = fw.log;
             if (!fw.ok || !fw.device) throw new DiagnosticError(fw.error?.code ?? "ESP_FAIL", `${fw.error?.message ?? "firmware did not start"} | ${tail(fw.log)}`);
             return { device: fw.device, firmware: fw.firmware! };
         }, b => `booted ${b.firmware.softwareVersionString} (SoftwareVersion ${b.firmware.softwareVersion}); Matter device on 127.0.0.1:${b.device.port}, up in ${Math.round(b.device.timings.bootMs)} ms`);
@@ -261,13 +268,16 @@ function appImage(chip: ChipName, firmware: FirmwareInfo): Uint8Array {
     return image;
 }
 
-/** A fresh virtual ESP32 flashed like a factory would: esp-matter partition table, app in ota_0, fctry, nvs_keys, esp_secure_cert. */
+/**
+ * A fresh virtual ESP32 flashed like a factory would: the partition table (esp-matter's by default), the app in its
+ * first app slot, the factory partition into `fctry`, nvs_keys and esp_secure_cert into theirs.
+ */
 function virtualChip(options: GateDeviceOptions, fctry: Uint8Array, nvsKeys?: Uint8Array, secureCert?: Uint8Array): VirtualEsp32 {
     const chip = options.chip ?? "esp32c3";
     const { image } = buildFlashImage({
         chip,
-        partitions: ESP_MATTER_PARTITIONS_CSV,
-        app: appImage(chip, options.firmware ?? DEFAULT_FIRMWARE),
+        partitions: options.partitionsCsv ?? ESP_MATTER_PARTITIONS_CSV,
+        app: options.appImage ?? appImage(chip, options.firmware ?? DEFAULT_FIRMWARE),
         fctry,
         ...(nvsKeys ? { nvsKeys } : {}),
         ...(secureCert ? { secureCert } : {}),
@@ -280,6 +290,7 @@ function hex4(n: number) {
 }
 
 interface LabelCheck {
+    qrCode?: string;
     passcode?: number;
     discriminator?: number;
     summary: string;
@@ -316,10 +327,11 @@ async function checkLabel(files: DeviceFiles, factory: DeviceFactoryData): Promi
             problems.push(`QR label image unreadable: ${detailOf(e)}`);
         }
     }
-    if (passcode !== undefined && !verifyPasscodeAgainstVerifier(passcode, factory.salt, factory.iterationCount, factory.verifier)) {
+    // PBKDF2 on libuv's pool: other devices' commissioning goes on meanwhile
+    if (passcode !== undefined && !(await verifyPasscodeAgainstVerifierAsync(passcode, factory.salt, factory.iterationCount, factory.verifier))) {
         problems.push("the label's passcode does not match the device's SPAKE2+ verifier (PASE will fail)");
     }
-    return { passcode, discriminator: qr?.discriminator ?? undefined, problems, summary: `${code} (label matches chip-factory and verifier)` };
+    return { qrCode: label.qrCode, passcode, discriminator: qr?.discriminator ?? undefined, problems, summary: `${code} (label matches chip-factory and verifier)` };
 }
 
 /** Turns the commissioner's steps into gate checks; CD findings (6xx) are the `cd` check. */

@@ -33,6 +33,10 @@ export interface GateOptions {
     chip?: GateDeviceOptions["chip"];
     /** gate --ota <image.ota>: the `ota` check with this file. */
     ota?: string;
+    /** gate --partitions: partition table CSV text. */
+    partitionsCsv?: string;
+    /** gate --firmware: the app image bytes. */
+    appImage?: Uint8Array;
     version?: string;
     /** Called after each device (progress output). */
     onDevice?: (result: DeviceResult, done: number, total: number) => void;
@@ -46,6 +50,8 @@ export interface ThreadGateOptions {
     firmware?: GateDeviceOptions["firmware"];
     chip?: GateDeviceOptions["chip"];
     ota?: string;
+    partitionsCsv?: string;
+    appImage?: Uint8Array;
     /** Devices in flight in this thread. */
     concurrency: number;
 }
@@ -82,7 +88,16 @@ export async function runGate(inputs: readonly string[], options: GateOptions): 
 }
 
 function threadOptions(o: GateOptions): Omit<ThreadGateOptions, "concurrency"> {
-    return { paaStore: o.paaStore, cdSigners: o.cdSigners, allowTestKeys: o.allowTestKeys, firmware: o.firmware, chip: o.chip, ...(o.ota !== undefined ? { ota: o.ota } : {}) };
+    return { paaStore: o.paaStore, cdSigners: o.cdSigners, allowTestKeys: o.allowTestKeys, firmware: o.firmware, chip: o.chip, ...pick(o) };
+}
+
+/** The optional per-device settings that travel to worker threads as they are. */
+function pick(o: Pick<GateOptions, "ota" | "partitionsCsv" | "appImage">) {
+    return {
+        ...(o.ota !== undefined ? { ota: o.ota } : {}),
+        ...(o.partitionsCsv !== undefined ? { partitionsCsv: o.partitionsCsv } : {}),
+        ...(o.appImage !== undefined ? { appImage: o.appImage } : {}),
+    };
 }
 
 /** Checks devices in this thread, `concurrency` at a time, through one commissioner. */
@@ -98,7 +113,7 @@ async function gateInThread(
     let next = 0;
     const lane = async () => {
         for (let i = next++; i < devices.length; i = next++) {
-            onDevice(await gateDevice(devices[i]!, { commissioner, trust, allowTestKeys: options.allowTestKeys, now: options.now, firmware: options.firmware, chip: options.chip, ...(options.ota !== undefined ? { ota: options.ota } : {}) }));
+            onDevice(await gateDevice(devices[i]!, { commissioner, trust, allowTestKeys: options.allowTestKeys, now: options.now, firmware: options.firmware, chip: options.chip, ...pick(options) }));
         }
     };
     try {

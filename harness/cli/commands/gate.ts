@@ -20,6 +20,9 @@ export function register(program: Command): void {
         .option("--json [file]", "write the result document to <file>; without a file, print it on stdout")
         .option("--jobs <n>", "devices checked concurrently", intIn(1, 64, "--jobs"), 2)
         .option("--shard <k/n>", "check only the k-th of n deterministic slices of the devices")
+        .option("--partitions <csv>", "the product's partition table CSV (default: esp-matter's; the factory partition is the nvs partition labelled fctry)")
+        .option("--firmware <app.bin>", "the product's ESP-IDF app image to boot (default: a synthetic image, SoftwareVersion 1)")
+        .option("--chip <chip>", "esp32, esp32c3, esp32s3, esp32c6 or esp32h2 (esp-matter-mfg-tool --target)", "esp32c3")
         .action(
             action("gate", async (dirs: string[], opts: GateCliOptions) => {
                 const { parseShard, runGate } = await import("../../gate/index.js");
@@ -37,6 +40,19 @@ export function register(program: Command): void {
                     }
                     decodeOtaImage(bytes);
                 }
+                const { readInput, readTextInput } = await import("../io.js");
+                const { parseChipName } = await import("../../../emulator/esp32/index.js");
+                const chip = parseChipName(opts.chip);
+                const partitionsCsv = opts.partitions !== undefined ? await readTextInput(opts.partitions, "partition table CSV") : undefined;
+                if (partitionsCsv !== undefined) {
+                    const { parsePartitionCsv } = await import("../../../emulator/esp_partition/index.js");
+                    try {
+                        parsePartitionCsv(partitionsCsv); // a broken table is bad input (exit 2), not a failing device
+                    } catch (e) {
+                        throw e instanceof DiagnosticError ? e.withContext({ file: opts.partitions }) : e;
+                    }
+                }
+                const appImage = opts.firmware !== undefined ? new Uint8Array(await readInput(opts.firmware, "app image")) : undefined;
                 const shard = opts.shard ? parseShard(opts.shard) : undefined;
                 const progress = !opts.json || typeof opts.json === "string";
                 const result = await runGate(dirs, {
@@ -45,7 +61,10 @@ export function register(program: Command): void {
                     allowTestKeys: opts.allowTestKeys,
                     jobs: opts.jobs,
                     shard,
+                    chip,
                     ...(opts.ota !== undefined ? { ota: opts.ota } : {}),
+                    ...(partitionsCsv !== undefined ? { partitionsCsv } : {}),
+                    ...(appImage !== undefined ? { appImage } : {}),
                     onDevice: progress
                         ? (d, done, total) => process.stderr.write(`[${done}/${total}] ${d.status.toUpperCase()} ${d.id}${firstFailure(d)}\n`)
                         : undefined,
@@ -70,6 +89,9 @@ interface GateCliOptions {
     json?: boolean | string;
     jobs: number;
     shard?: string;
+    partitions?: string;
+    firmware?: string;
+    chip: string;
 }
 
 type Device = { checks: Array<{ name: string; status: string; detail: string }> };
