@@ -12,6 +12,7 @@ import { MemoryStorageBackend, type RunningDevice } from "../../emulator/device/
 import { controlOtaTimers, EspOtaRequestorServer, type OtaEvent, type OtaPlatform, otaRequestorOptions, setPeerOperationalAddress } from "../../emulator/device/ota_requestor.js";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { type BootOptions, type BootResult, bootChip, type FirmwareOptions, type FirmwareResult, secureBootTrust, startFirmware, type VirtualEsp32 } from "../../emulator/esp32/index.js";
+import { releaseBdxContexts, trackBdxContexts } from "./bdx_release.js";
 import type { OtaProvider } from "./provider.js";
 
 export interface VirtualOtaDeviceOptions {
@@ -74,6 +75,7 @@ export class VirtualOtaDevice {
 
     /** Power on: ROM → bootloader → app → Matter device with the requestor. */
     async powerOn(): Promise<FirmwareResult> {
+        trackBdxContexts();
         this.chip.flash.powerOn();
         this.boots++;
         this.#signals = [];
@@ -129,6 +131,8 @@ export class VirtualOtaDevice {
         const r = this.running;
         this.running = undefined;
         this.ota = undefined;
+        // a failed BDX download of matter.js's requestor leaves its request open, and the node would never close
+        if (r) await releaseBdxContexts(r.node).catch(() => undefined);
         await r?.stop().catch(() => undefined);
     }
 
@@ -281,7 +285,13 @@ export async function performOta(provider: OtaProvider, dev: VirtualOtaDevice, n
             const code = q.offeredVersion !== undefined && q.offeredVersion <= q.softwareVersion ? "NotNewer" : "CHIP_ERROR_INCORRECT_STATE";
             return finish("refused", `${code}: the requestor ignored the offered SoftwareVersion ${q.offeredVersion} (running ${q.softwareVersion}) and is Idle; nothing downloaded`, { code });
         }
-        return finish("download-failed", `BDX transfer did not complete (${provider.aborts} aborted by the provider); the requestor is Idle again`, { code: "CHIP_ERROR_BDX_TRANSFER_FAILED" });
+        const attempts = provider.transfers.slice(tr0);
+        const aborted = attempts.filter(x => x.aborted).length;
+        return finish(
+            "download-failed",
+            `BDX transfer did not complete: ${attempts.length} attempt(s), ${aborted} cancelled by the provider (StatusReport TransferFailedUnknownError); the requestor is Idle again (ChangeReason ${signal.reason === OtaSoftwareUpdateRequestor.ChangeReason.Failure ? "Failure" : signal.reason})`,
+            { code: "CHIP_ERROR_BDX_TRANSFER_FAILED" },
+        );
     }
     dev.chip.flash.schedulePowerLoss(undefined);
     if (!signal || signal.kind === "idle") return finish("timeout", `no outcome within ${options.timeoutMs ?? 20_000} ms (requestor state ${dev.updateState()})`);

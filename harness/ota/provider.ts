@@ -26,6 +26,7 @@ import {
     FabricAuthority,
     PeerSet,
     PersistedFileDesignator,
+    ScopedStorage,
     type Fabric,
     type PeerAddress,
 } from "@matter/main/protocol";
@@ -70,9 +71,13 @@ export interface TransferRecord {
 export interface ProviderFaults {
     /** Serve the newest image whatever VID/PID/version rules say (a misbehaving provider). */
     serveAnything?: boolean;
-    /** Abort BDX transfers after this many bytes (a StatusReport TransferFailedUnknownError to the requestor). */
+    /**
+     * Abort BDX transfers after this many bytes of the file: the provider's storage read fails there, so matter.js's
+     * BDX sender answers the requestor's next BlockQuery with a StatusReport (Failure / TransferFailedUnknownError)
+     * and the requestor sees the failure at once instead of after the 5-minute BDX idle timeout.
+     */
     abortAfterBytes?: number;
-    /** How many transfers to abort that way (default 1; matter.js's requestor tries a download 3 times). */
+    /** How many transfers to abort that way (default 1; matter.js's requestor tries a download 3 times per query). */
     abortCount?: number;
     /** Flip a bit of the served payload at this file offset (the transfer corrupts the image). */
     flipBitAt?: number;
@@ -89,6 +94,92 @@ class ProviderContext {
     readonly watchers = new Map<string, () => void>();
     /** NotifyUpdateApplied commands received (the requestor booted the new image). */
     readonly applied: Array<{ nodeId: bigint; softwareVersion: number }> = [];
+    /** matter.js's OTA storage wrapped with the read faults (one instance: BDX refuses a second storage per peer). */
+    storage?: ScopedStorage;
+
+    /** Takes one `abortAfterBytes` fault for the transfer that is opening its blob now (undefined: serve it whole). */
+    takeAbort(): number | undefined {
+        const limit = this.faults.abortAfterBytes;
+        if (limit === undefined) return undefined;
+        const left = (this.faults.abortCount ?? 1) - 1;
+        this.faults = left > 0 ? { ...this.faults, abortCount: left } : { ...this.faults, abortAfterBytes: undefined, abortCount: undefined };
+        return limit;
+    }
+}
+
+/**
+ * A Blob whose stream fails with a BdxError after `limit` bytes, the way a storage read error would. The reader
+ * rejects but the underlying stream stays readable, so matter.js's sender closes its streams cleanly (an errored
+ * ReadableStream would make its `stream.cancel()` reject and the BDX session would never report itself closed).
+ */
+function blobFailingAfter(blob: Blob, limit: number, onFail: () => void): Blob {
+    const fail = () => {
+        onFail();
+        return new BdxError(`provider storage read failed after ${limit} bytes (fault injection)`, BdxStatusCode.TransferFailedUnknownError);
+    };
+    const failing = {
+        get size() {
+            return blob.size;
+        },
+        get type() {
+            return blob.type;
+        },
+        slice: (start?: number, end?: number) => blobFailingAfter(blob.slice(start, end), Math.max(0, limit - (start ?? 0)), onFail),
+        stream() {
+            const inner = blob.stream();
+            let served = 0;
+            let failed = false;
+            return {
+                get locked() {
+                    return inner.locked;
+                },
+                cancel: (reason?: unknown) => inner.cancel(reason),
+                getReader() {
+                    const reader = inner.getReader();
+                    return {
+                        get closed() {
+                            return reader.closed;
+                        },
+                        releaseLock: () => reader.releaseLock(),
+                        cancel: (reason?: unknown) => reader.cancel(reason),
+                        async read() {
+                            if (served >= limit) {
+                                if (failed) throw new BdxError("provider storage read failed (fault injection)", BdxStatusCode.TransferFailedUnknownError);
+                                failed = true;
+                                throw fail();
+                            }
+                            const r = await reader.read();
+                            if (r.done) return r;
+                            const room = limit - served;
+                            const value = r.value.length > room ? r.value.subarray(0, room) : r.value;
+                            served += value.length;
+                            return { done: false, value };
+                        },
+                    };
+                },
+            };
+        },
+    };
+    return failing as unknown as Blob;
+}
+
+/** matter.js's OTA ScopedStorage with the provider's read faults applied to every blob a BDX session opens. */
+function faultyStorage(base: ScopedStorage, ctx: ProviderContext): ScopedStorage {
+    const driver = base.blobDriver;
+    const wrapped = new Proxy(driver, {
+        get(target, prop) {
+            if (prop === "openBlob") {
+                return async (contexts: string[], key: string) => {
+                    const blob = await target.openBlob(contexts, key);
+                    const limit = ctx.takeAbort();
+                    return limit === undefined ? blob : blobFailingAfter(blob, limit, () => void ctx.aborts++);
+                };
+            }
+            const v = Reflect.get(target, prop, target) as unknown;
+            return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+    });
+    return new ScopedStorage(wrapped, [...base.baseContexts], base.scope);
 }
 
 function pickImage(ctx: ProviderContext, q: { vendorId: number; productId: number; softwareVersion: number }): { image?: ProvidedImage; why?: string } {
@@ -104,6 +195,12 @@ function pickImage(ctx: ProviderContext, q: { vendorId: number; productId: numbe
 }
 
 export class HarnessOtaProviderServer extends OtaSoftwareUpdateProviderServer {
+    /** matter.js's OTA storage, read through the provider's faults (BDX opens the served blob from here). */
+    override get updateStorage(): ScopedStorage {
+        const ctx = this.env.get(ProviderContext);
+        return (ctx.storage ??= faultyStorage(super.updateStorage, ctx));
+    }
+
     protected override async checkUpdateAvailable(request: OtaSoftwareUpdateProvider.QueryImageRequest, peerAddress: PeerAddress) {
         const ctx = this.env.get(ProviderContext);
         const { vendorId, productId, softwareVersion } = request;
@@ -138,14 +235,9 @@ export class HarnessOtaProviderServer extends OtaSoftwareUpdateProviderServer {
             session.progressInfo.on(() => {
                 record.bytes = Number(session.transferredBytes ?? 0);
                 record.ms = performance.now() - t0;
-                const limit = ctx.faults.abortAfterBytes;
-                if (limit !== undefined && record.bytes >= limit && !record.aborted) {
-                    record.aborted = true;
-                    const left = (ctx.faults.abortCount ?? 1) - 1;
-                    ctx.faults = left > 0 ? { ...ctx.faults, abortCount: left } : { ...ctx.faults, abortAfterBytes: undefined, abortCount: undefined };
-                    ctx.aborts++;
-                    void session.close(new BdxError("transfer aborted by the provider (fault injection)", BdxStatusCode.TransferFailedUnknownError)).catch(() => undefined);
-                }
+            });
+            session.progressCancelled.on(() => {
+                record.aborted = true;
             });
             session.progressFinished.on(bytes => {
                 record.bytes = Number(bytes);
