@@ -37,6 +37,8 @@ export class VirtualOtaDevice {
     running?: RunningDevice;
     ota?: EspOta;
     boots = 0;
+    /** The console of every power-on (bootloader + app lines), in order. */
+    readonly consoles: string[][] = [];
     /** Called with every requestor event (performOta schedules otadata power loss from here). */
     onEvent?: (event: OtaEvent) => void;
     /** The requestor's UpdateState as its transitions happen. */
@@ -87,6 +89,7 @@ export class VirtualOtaDevice {
         if (!boot.ok || !boot.app) {
             const fw = await startFirmware(this.chip, boot, { ...this.firmwareOptions, storage: this.storage, port: 0 });
             this.firmware = fw;
+            this.consoles.push([...fw.log]);
             return fw;
         }
         const running = boot.app;
@@ -120,6 +123,7 @@ export class VirtualOtaDevice {
         const { rootBehaviors, configureEnvironment } = otaRequestorOptions(platform);
         const fw = await startFirmware(this.chip, boot, { ...this.firmwareOptions, storage: this.storage, port: 0, rootBehaviors, configureEnvironment });
         this.firmware = fw;
+        this.consoles.push([...fw.log]);
         if (!fw.ok || !fw.device) return fw;
         this.running = fw.device;
         this.ota = ota;

@@ -1,9 +1,72 @@
-// OTA field failures: need harness/ota (performOta) and the OTA requestor on the virtual device, which are not
-// in the tree yet. Kept as pending so `mfgsim run` lists them.
+// OTA field failures: the update must never leave a device that does not boot. Each scenario updates a seeded
+// device over Matter OTA (the line's provider on loopback, BDX into the next OTA slot) and asserts what the field
+// sees: the refusal's name, POWER_LOSS, SelfTestFailed — and that the old image still runs and answers over CASE.
 import { scenario } from "../lib/index.js";
 
-const WAIT = "needs OTA (harness/ota performOta), not landed yet";
+// connectedhomeip#39300 ("[Telink] Add vid and pid judgment"): chip-ota-provider-app serves whatever file it was
+// started with, and a platform whose OTAImageProcessor did not compare the header's VID/PID installed firmware built
+// for another product ("bricking" devices). A provider that follows the Matter rules answers QueryImage NotAvailable;
+// one that serves anything must be stopped by the requestor on the header, before anything is erased.
+export const otaWrongProduct = scenario(
+    "connectedhomeip#39300: OTA image built for another product (PID 0x8001) is refused, v1 keeps running",
+    { issue: "connectedhomeip#39300" },
+    async ({ line, expect }) => {
+        const dev = await line.device();
+        const offered = await dev.update({ productId: 0x8001 });
+        expect(offered).toFailWith("NotAvailable");
+        expect(offered).toContain("ProductIdMismatch");
 
-export const otaWrongProduct = scenario.pending("OTA image for another product is refused", WAIT);
-export const otaPowerLoss = scenario.pending("power loss during OTA: the old slot still boots", WAIT);
-export const otaRollback = scenario.pending("rollback after a failed self-test (PENDING_VERIFY → ABORTED)", WAIT);
+        const pushed = await dev.update({ productId: 0x8001, provider: "any" }); // like chip-ota-provider-app -f other.ota
+        expect(pushed).toFailWith("ProductIdMismatch");
+        expect(pushed.events.map(e => e.kind), "requestor events").not.toContain("installed");
+        expect(pushed.bootLog, "no reboot").toEqual([]);
+        expect([pushed.bootSlot, pushed.softwareVersionAfter], "slot and SoftwareVersion over CASE").toEqual(["ota_0", 1]);
+    },
+);
+
+// mfgsim issue 7 ("power loss at every Nth flash write during the transfer, and during the otadata update → the
+// device boots the old image and still commissions"); ESP-IDF's OTA design: otadata is only switched after
+// esp_ota_end verified the new slot, and its two sectors are written one at a time, so a cut anywhere leaves a
+// bootable device. A field unit unplugged mid-update must come back on v1 and take the update on the next try.
+export const otaPowerLoss = scenario(
+    "power loss during OTA (in the transfer, in the otadata update): the old slot still boots, the retry updates",
+    { issue: "mfgsim#7" },
+    async ({ line, expect }) => {
+        const dev = await line.device();
+        const inTransfer = await dev.update({ powerLossAtOp: 2 });
+        expect(inTransfer).toFailWith("POWER_LOSS");
+        expect(inTransfer.bootLog).toContain(/Loaded app from partition at offset 0x20000$/); // ota_0, not 0x200000
+        expect(inTransfer.bootLog).toContain(/App version:\s+1\.0/);
+        expect([inTransfer.bootSlot, inTransfer.softwareVersionAfter], "slot and SoftwareVersion over CASE").toEqual(["ota_0", 1]);
+
+        const inOtadata = await dev.update({ powerLossInOtadataAtOp: 2 });
+        expect(inOtadata).toFailWith("POWER_LOSS");
+        expect(inOtadata.events.map(e => e.kind), "requestor events").toContain("installed");
+        expect([inOtadata.bootSlot, inOtadata.softwareVersionAfter], "slot and SoftwareVersion over CASE").toEqual(["ota_0", 1]);
+
+        const retry = await dev.update();
+        expect(retry).toPass();
+        expect([retry.bootSlot, retry.softwareVersionAfter], "slot and SoftwareVersion over CASE").toEqual(["ota_1", 2]);
+    },
+);
+
+// esp-idf#7859 / esphome#11300: with CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE the first boot of a new image is
+// PENDING_VERIFY; a firmware whose self-test fails calls esp_ota_mark_app_invalid_rollback_and_reboot and the
+// bootloader must go back to the previous slot (and stay there), not keep booting the broken image.
+export const otaRollback = scenario(
+    "esp-idf#7859: rollback after a failed self-test (PENDING_VERIFY → INVALID → the previous slot)",
+    { issue: ["esp-idf#7859", "esphome#11300"] },
+    async ({ line, expect }) => {
+        const dev = await line.device();
+        const r = await dev.update({ selfTest: "fail" });
+        expect(r).toFailWith("SelfTestFailed");
+        expect(r).toFailWith("rolled-back");
+        expect(r.boots.length, "boots: the new image, then the rollback").toEqual(2);
+        expect(r.boots[0], "first boot").toContain(/Loaded app from partition at offset 0x200000$/); // ota_1, v2
+        expect(r.boots[0], "first boot").toContain(/App version:\s+2\.0/);
+        expect(r.boots[1], "after the self-test failed").toContain(/Loaded app from partition at offset 0x20000$/); // ota_0, not 0x200000, v1
+        expect(r.boots[1], "after the self-test failed").toContain(/App version:\s+1\.0/);
+        expect(r).toContain(/otadata: .*INVALID; running ota_0/);
+        expect([r.bootSlot, r.softwareVersionAfter], "slot and SoftwareVersion over CASE").toEqual(["ota_0", 1]);
+    },
+);

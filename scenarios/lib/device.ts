@@ -21,7 +21,9 @@ import {
     createCertificationDeclaration, issueCertificate, keyFromScalar, parseCertificate, parseCertificationDeclaration, skidOf, type CertificationElements,
     type IssueOptions, type TrustStore,
 } from "../../harness/pki/index.js";
+import { performOta, readOtaImageFile, VirtualOtaDevice } from "../../harness/ota/index.js";
 import { FactoryPartition } from "./factory.js";
+import { buildOtaFile, UpdateOutcome, type OtaImageOptions, type UpdateOptions } from "./update.js";
 import type { LineContext } from "./line.js";
 import { StepOutcome, ReadOutcome, failed } from "./outcome.js";
 
@@ -120,6 +122,8 @@ export class Device {
     secureCert: Uint8Array | undefined;
     label: Label;
     #running: BootOutcome | undefined;
+    /** Powered with the OTA requestor and commissioned by the line's OTA provider (dev.update). */
+    #ota: { dev: VirtualOtaDevice; nodeId: bigint; chip: ChipName; softwareVersion: number } | undefined;
     #counter = 0;
 
     constructor(
@@ -350,9 +354,107 @@ export class Device {
         return out;
     }
 
-    /** The running device (after a successful boot). */
+    /** The Matter OTA file `dev.update(options)` would build: for this device's VID/PID, the running version + 1. */
+    otaImage(o: OtaImageOptions = {}): Uint8Array {
+        return buildOtaFile({
+            ...o,
+            version: o.version ?? (this.#ota ? (this.#ota.dev.softwareVersion ?? this.#ota.softwareVersion) : 1) + 1,
+            vendorId: o.vendorId ?? Number(this.factory.get("vendor-id")),
+            productId: o.productId ?? Number(this.factory.get("product-id")),
+            chip: this.#ota?.chip ?? "esp32c3",
+        });
+    }
+
+    /**
+     * A Matter OTA: `dev.update()` (the next version for this product), `dev.update({ productId: 0x8001 })`,
+     * `dev.update(fileOrBytes, { provider: "any" })`, `dev.update({ powerLossAtOp: 2 })`, `dev.update({ selfTest: "fail" })`.
+     * The first call powers the device's flash on with the OTA requestor (`boot` options as for `dev.boot`) and lets
+     * the line's OTA provider commission it; later calls continue on the same chip. Never throws for a device-side
+     * failure: the outcome names it.
+     */
+    async update(image?: Uint8Array | string | UpdateOptions, options: UpdateOptions & { boot?: BootOptions } = {}): Promise<UpdateOutcome> {
+        const o = image !== undefined && !(image instanceof Uint8Array) && typeof image !== "string" ? { ...image, ...options } : options;
+        const t0 = performance.now();
+        const record = (out: UpdateOutcome) => {
+            this.line.step("update", out.describe(), performance.now() - t0);
+            return out;
+        };
+        const provider = await this.line.otaProvider();
+        const ready = await this.#otaSession(o.boot ?? {});
+        if (!ready.ok) {
+            return record(new UpdateOutcome({ status: ready.status, code: ready.code, detail: `${ready.code}: ${ready.message}`, softwareVersionAfter: null, events: [], timings: { totalMs: performance.now() - t0 } }, ready.consoles));
+        }
+        const { dev, nodeId } = ready;
+        const bytes = image instanceof Uint8Array ? image : typeof image === "string" ? await readOtaImageFile(image) : this.otaImage(o);
+        provider.clearImages();
+        provider.faults = { ...(o.faults ?? {}), serveAnything: o.provider === "any" };
+        const consoles0 = dev.consoles.length;
+        try {
+            await provider.addImages([bytes]);
+            const r = await performOta(provider, dev, nodeId, {
+                ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+                ...(o.powerLossAtOp !== undefined ? { powerLossAtOp: o.powerLossAtOp } : {}),
+                ...(o.powerLossInOtadataAtOp !== undefined ? { powerLossInOtadataAtOp: o.powerLossInOtadataAtOp } : {}),
+                ...(o.selfTest === "fail" ? { selfTest: () => false } : {}),
+            });
+            return record(new UpdateOutcome(r, dev.consoles.slice(consoles0)));
+        } finally {
+            provider.clearImages();
+            provider.faults = {};
+        }
+    }
+
+    /** The chip powered with the requestor and commissioned by the OTA provider (once per device). */
+    async #otaSession(boot: BootOptions): Promise<
+        | { ok: true; dev: VirtualOtaDevice; nodeId: bigint }
+        | { ok: false; status: "boot-failed" | "commission-failed"; code: string; message: string; consoles: string[][] }
+    > {
+        if (this.#ota) {
+            const { dev, nodeId } = this.#ota;
+            if (!dev.running) {
+                const fw = await dev.powerOn();
+                if (!fw.ok) return { ok: false, status: "boot-failed", code: fw.error?.code ?? "ESP_FAIL", message: fw.error?.message ?? "the device did not start", consoles: [fw.log] };
+            }
+            return { ok: true, dev, nodeId };
+        }
+        await this.stop();
+        const { image, efuses, chip: chipName, nvsEncryption } = this.flash(boot);
+        const chip = VirtualEsp32.fromImage(image, { chip: chipName, efuses });
+        const dev = new VirtualOtaDevice({
+            chip,
+            firmware: {
+                ...(boot.factoryLabel ? { factoryPartitionLabel: boot.factoryLabel } : {}),
+                nvsEncryption: boot.nvsEncryption === undefined ? nvsEncryption : boot.nvsEncryption,
+                dacProvider: boot.dacProvider ?? "nvs",
+                commissionableDataProvider: boot.commissionableDataProvider ?? "nvs",
+            },
+        });
+        const fw = await dev.powerOn();
+        if (!fw.ok || !dev.port) {
+            await dev.powerOff();
+            return { ok: false, status: "boot-failed", code: fw.error?.code ?? "ESP_FAIL", message: fw.error?.message ?? "the device did not start", consoles: [fw.log] };
+        }
+        const passcode = this.label.passcode;
+        if (passcode === undefined) throw new DiagnosticError("CHIP_ERROR_KEY_NOT_FOUND", "the device has no label passcode", { field: "passcode" });
+        const provider = await this.line.otaProvider();
+        const at = this.line.clock();
+        try {
+            const nodeId = await provider.commission({
+                address: { ip: "127.0.0.1", port: dev.port }, passcode,
+                attestation: strictAttestationHook(this.trustStore("line"), { allowTestKeys: true, now: () => at }),
+            });
+            this.#ota = { dev, nodeId, chip: chipName, softwareVersion: boot.softwareVersion ?? 1 };
+            return { ok: true, dev, nodeId };
+        } catch (e) {
+            await dev.powerOff();
+            const code = e instanceof DiagnosticError ? e.code : "CHIP_ERROR_INTERNAL";
+            return { ok: false, status: "commission-failed", code, message: (e as Error).message, consoles: [fw.log] };
+        }
+    }
+
+    /** The running device (after a successful boot or during `dev.update`). */
     get running(): RunningDevice | undefined {
-        return this.#running?.device;
+        return this.#running?.device ?? this.#ota?.dev.running;
     }
 
     /** Powers the device off (sockets closed). */
@@ -360,6 +462,9 @@ export class Device {
         const r = this.#running;
         this.#running = undefined;
         await r?.device?.stop();
+        const ota = this.#ota;
+        this.#ota = undefined;
+        await ota?.dev.powerOff();
     }
 
     /** The label's passcode parsed back from its QR (what a phone would scan). */

@@ -8,10 +8,13 @@
  *       const boot = await dev.boot({ nvsEncryption: true });
  *       expect(boot).toFailWith("ESP_ERR_NVS_NOT_FOUND");
  *   });
+ *
+ * OTA: `expect(await dev.update({ selfTest: "fail" })).toFailWith("SelfTestFailed")`.
  */
 export { scenario, isScenario, runScenario, type Scenario, type ScenarioBody, type ScenarioContext, type ScenarioOptions, type ScenarioRun } from "./scenario.js";
 export { ProductionLine, LineResources, type DeviceSpec, type LineContext } from "./line.js";
 export { Device, BootOutcome, CommissionOutcome, type BootOptions, type CommissionOptions, type Label } from "./device.js";
+export { UpdateOutcome, buildOtaFile, type OtaImageOptions, type UpdateOptions, type UpdateStatus } from "./update.js";
 export { FactoryPartition, type FactoryType, type FactoryValue } from "./factory.js";
 export { Expectation, ScenarioAssertionError, isOutcome, makeExpect, type Expect, type Outcome } from "./expect.js";
 export { StepOutcome, ReadOutcome } from "./outcome.js";

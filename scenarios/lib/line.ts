@@ -13,6 +13,7 @@ import { bootChip, ESP_SECURE_CERT_TYPE, VirtualEsp32 } from "../../emulator/esp
 import { DataSubtype, PartitionType } from "../../emulator/esp_partition/index.js";
 import { writeFileAtomic, writePrivateFile } from "../../harness/cli/io.js";
 import { Commissioner, quietMatterLogs } from "../../harness/commissioner/index.js";
+import { OtaProvider } from "../../harness/ota/index.js";
 import { deviceInDir } from "../../harness/gate/discover.js";
 import { readOnboardingCsv } from "../../harness/gate/gate.js";
 import { runBatch } from "../../harness/mfg_tool/batch.js";
@@ -25,6 +26,8 @@ export interface LineContext {
     readonly seed: string;
     readonly pki: TestPki;
     commissioner(): Promise<Commissioner>;
+    /** The line's OTA provider (its own fabric; shared by every scenario of a run). */
+    otaProvider(): Promise<OtaProvider>;
     clock(): Date;
     /** Records a step of the scenario (a check in the report). */
     step(name: string, detail: string, ms?: number): void;
@@ -57,6 +60,7 @@ export class LineResources {
     readonly #batches = new Map<string, Promise<{ top: string; files: ReturnType<typeof deviceInDir> & object; label: Label }>>();
     readonly #pkis = new Map<string, TestPki>();
     #commissioner: Promise<Commissioner> | undefined;
+    #otaProvider: Promise<OtaProvider> | undefined;
     /** PBKDF2 iterations of seeded batches (low: scenarios need many devices quickly). */
     readonly iterationCount: number;
 
@@ -82,6 +86,18 @@ export class LineResources {
             this.#commissioner = Commissioner.start();
         }
         return this.#commissioner;
+    }
+
+    /** The OTA provider every `dev.update()` of the run talks to (started on first use). */
+    otaProvider(): Promise<OtaProvider> {
+        if (!this.#otaProvider) {
+            const p = OtaProvider.start({ fabricLabel: "mfgsim-scenarios-ota" });
+            this.#otaProvider = p;
+            p.catch(() => {
+                if (this.#otaProvider === p) this.#otaProvider = undefined;
+            });
+        }
+        return this.#otaProvider;
     }
 
     /** One device directory of a seeded batch (generated once per seed and spec). */
@@ -127,6 +143,9 @@ export class LineResources {
         const c = this.#commissioner;
         this.#commissioner = undefined;
         if (c) await (await c).close();
+        const o = this.#otaProvider;
+        this.#otaProvider = undefined;
+        if (o) await (await o.catch(() => undefined))?.close();
         const d = this.#dir;
         this.#dir = undefined;
         if (d) await rm(await d, { recursive: true, force: true });
@@ -151,6 +170,7 @@ export class ProductionLine {
                 return resources.pki(seed);
             },
             commissioner: () => resources.commissioner(),
+            otaProvider: () => resources.otaProvider(),
             clock: () => self.#now ?? new Date(),
             step,
         };
