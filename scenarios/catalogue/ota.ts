@@ -70,3 +70,25 @@ export const otaRollback = scenario(
         expect([r.bootSlot, r.softwareVersionAfter], "slot and SoftwareVersion over CASE").toEqual(["ota_0", 1]);
     },
 );
+
+// mfgsim issue 7 ("transfer stalled/aborted by the provider → requestor returns to idle and can retry"): a provider
+// whose storage read fails partway ends the BDX transfer with a StatusReport (TransferFailedUnknownError); the
+// requestor retries the download itself (3 attempts per query), then goes back to Idle (ChangeReason Failure) with
+// nothing written to otadata, and the next announcement updates the device.
+export const otaProviderAbort = scenario(
+    "provider aborts the BDX transfer: the requestor is Idle again at once, v1 keeps running, the next query updates",
+    { issue: "mfgsim#7" },
+    async ({ line, expect }) => {
+        const dev = await line.device();
+        const aborted = await dev.update({ faults: { abortAfterBytes: 4096, abortCount: 3 } });
+        expect(aborted).toFailWith("CHIP_ERROR_BDX_TRANSFER_FAILED");
+        expect(aborted).toContain("3 attempt(s), 3 cancelled by the provider");
+        expect(aborted).toContain("ChangeReason Failure");
+        expect(aborted.timings.totalMs < 5000, "no 5-minute BDX idle timeout").toEqual(true);
+        expect([aborted.bootSlot, aborted.softwareVersionAfter], "slot and SoftwareVersion over CASE").toEqual(["ota_0", 1]);
+
+        const once = await dev.update({ faults: { abortAfterBytes: 4096, abortCount: 1 } }); // the requestor's 2nd attempt completes
+        expect(once).toPass();
+        expect([once.bootSlot, once.softwareVersionAfter], "slot and SoftwareVersion over CASE").toEqual(["ota_1", 2]);
+    },
+);
