@@ -266,7 +266,6 @@ export async function performOta(provider: OtaProvider, dev: VirtualOtaDevice, n
         dev.chip.flash.schedulePowerLoss(undefined);
         return finish("timeout", `AnnounceOTAProvider failed: ${(e as Error).message}`, { code: e instanceof DiagnosticError ? e.code : "CHIP_ERROR_TIMEOUT" });
     }
-    const Idle = OtaSoftwareUpdateRequestor.UpdateState.Idle;
     let signal: Signal | undefined;
     while (performance.now() < deadline) {
         await dev.waitSignal(Math.max(1, deadline - performance.now()));

@@ -25,7 +25,7 @@ import { performOta, readOtaImageFile, VirtualOtaDevice } from "../../harness/ot
 import { FactoryPartition } from "./factory.js";
 import { buildOtaFile, UpdateOutcome, type OtaImageOptions, type UpdateOptions } from "./update.js";
 import type { LineContext } from "./line.js";
-import { StepOutcome, ReadOutcome, failed } from "./outcome.js";
+import { StepOutcome, ReadOutcome } from "./outcome.js";
 
 /** What the label printed on the box says (onb_codes.csv). */
 export interface Label {
