@@ -12,7 +12,6 @@ import {
     ClientInteraction,
     ControllerCommissioner,
     DclCertificateService,
-    FabricAuthority,
     PeerSet,
     Read,
     type Fabric,
@@ -21,6 +20,7 @@ import {
 import { createNodeEnvironment } from "../../emulator/device/environment.js";
 import { MemoryStorageBackend, type DeviceStorageBackend } from "../../emulator/device/storage.js";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
+import { startControllerNode } from "./controller_node.js";
 import { DEFAULT_COVERED_FINDINGS, FlowState, strictFlowClass } from "./flow.js";
 import { assertLoopback, DeviceRegistry, type DeviceAddress } from "./registry.js";
 import type { OfflineTrustStore } from "./trust.js";
@@ -90,26 +90,13 @@ export class Commissioner {
             // Duck-typed DclCertificateService: offline, never fetches (see trust.ts).
             environment.set(DclCertificateService, options.trustStore as unknown as DclCertificateService);
         }
-        const node = await ServerNode.create(ServerNode.RootEndpoint.with(ControllerBehavior), {
+        const { node, fabric } = await startControllerNode({
             id: "mfgsim-commissioner",
             environment,
-            network: {
-                port: 0, listeningAddressIpv4: "127.0.0.1", listeningAddressIpv6: "::1", ble: false,
-                // Peers are on loopback: no 100 ms inter-exchange throttle / 1.5 s MRP padding of the "conservative"
-                // profile matter.js uses for peers of unknown medium.
-                profiles: { unknown: { exchanges: 200, delay: 0, additionalMrpDelay: 0 } },
-            },
-            controller: { adminFabricLabel: options.fabricLabel ?? "mfgsim", ip: false, ble: false },
-            commissioning: { enabled: false },
-            basicInformation: {
-                vendorId: 0xfff1, vendorName: "mfgsim", productId: 0x8000, productName: "mfgsim commissioner",
-                hardwareVersion: 1, softwareVersion: 1, nodeLabel: "", hardwareVersionString: "1", softwareVersionString: "1",
-            },
-        } as never);
-        await node.start();
-        await node.act(agent => agent.load(ControllerBehavior));
-        const config = await node.act(agent => agent.get(ControllerBehavior).fabricAuthorityConfig);
-        const fabric = await node.env.get(FabricAuthority).defaultFabric(config);
+            fabricLabel: options.fabricLabel ?? "mfgsim",
+            productId: 0x8000,
+            productName: "mfgsim commissioner",
+        });
         return new Commissioner(node, fabric, options.registry ?? new DeviceRegistry(), new Set(options.coveredFindings ?? DEFAULT_COVERED_FINDINGS));
     }
 

@@ -11,7 +11,7 @@
  */
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { ControllerBehavior, Endpoint, EndpointNumber, Millis, NodeId, Seconds, ServerNode } from "@matter/main";
+import { Endpoint, EndpointNumber, Millis, NodeId, Seconds, ServerNode } from "@matter/main";
 import { BasicInformation } from "@matter/main/clusters/basic-information";
 import { OtaSoftwareUpdateProviderServer } from "@matter/main/behaviors/ota-software-update-provider";
 import { OtaSoftwareUpdateRequestorClient } from "@matter/main/behaviors/ota-software-update-requestor";
@@ -23,7 +23,6 @@ import {
     Read,
     type BdxSession,
     ControllerCommissioner,
-    FabricAuthority,
     PeerSet,
     PersistedFileDesignator,
     ScopedStorage,
@@ -37,6 +36,7 @@ import { createNodeEnvironment } from "../../emulator/device/environment.js";
 import { MemoryStorageBackend } from "../../emulator/device/storage.js";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { checkOtaHeader, decodeOtaImage, type OtaImageHeader } from "../../emulator/ota_image/index.js";
+import { startControllerNode } from "../commissioner/controller_node.js";
 import { DEFAULT_COVERED_FINDINGS, FlowState, strictFlowClass } from "../commissioner/flow.js";
 import { assertLoopback, type DeviceAddress } from "../commissioner/registry.js";
 import type { AttestationHook } from "../commissioner/types.js";
@@ -337,25 +337,14 @@ export class OtaProvider {
             id: "ota-provider",
             softwareupdates: { allowTestOtaImages: true, announceAsDefaultProvider: false },
         } as never);
-        const node = await ServerNode.create(ServerNode.RootEndpoint.with(ControllerBehavior), {
+        const { node, fabric } = await startControllerNode({
             id: "mfgsim-ota-provider",
             environment,
-            network: {
-                port: 0, listeningAddressIpv4: "127.0.0.1", listeningAddressIpv6: "::1", ble: false,
-                profiles: { unknown: { exchanges: 200, delay: 0, additionalMrpDelay: 0 } },
-            },
-            controller: { adminFabricLabel: options.fabricLabel ?? "mfgsim-ota", ip: false, ble: false },
-            commissioning: { enabled: false },
-            basicInformation: {
-                vendorId: 0xfff1, vendorName: "mfgsim", productId: 0x8001, productName: "mfgsim OTA provider",
-                hardwareVersion: 1, softwareVersion: 1, nodeLabel: "", hardwareVersionString: "1", softwareVersionString: "1",
-            },
+            fabricLabel: options.fabricLabel ?? "mfgsim-ota",
+            productId: 0x8001,
+            productName: "mfgsim OTA provider",
             parts: [endpoint],
-        } as never);
-        await node.start();
-        await node.act(agent => agent.load(ControllerBehavior));
-        const config = await node.act(agent => agent.get(ControllerBehavior).fabricAuthorityConfig);
-        const fabric = await node.env.get(FabricAuthority).defaultFabric(config);
+        });
         return new OtaProvider(node, fabric, ctx, endpoint);
     }
 
