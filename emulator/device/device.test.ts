@@ -4,7 +4,7 @@ import { Crypto, Environment, Logger, LogLevel, Spake2p } from "@matter/main";
 import { DiagnosticError, EspError } from "../esp_common/err.js";
 import { startDevice, type RunningDevice } from "./device.js";
 import { validateFactoryData, type DeviceFactoryData } from "./factory-data.js";
-import { isLoopbackAddress, LoopbackNetwork } from "./network.js";
+import { isLoopbackAddress, LoopbackNetwork, type NetworkFaults } from "./network.js";
 import { BackendStorageDriver, MemoryStorageBackend } from "./storage.js";
 import { computeVerifier, createTestDac, createTestFactoryData, createTestPki, type TestPki } from "./testing.js";
 import { pbkdf2Sync } from "node:crypto";
@@ -140,6 +140,33 @@ describe("emulator/device", function () {
         it("loopback predicate", () => {
             for (const a of ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"]) expect(isLoopbackAddress(a), a).to.equal(true);
             for (const a of ["0.0.0.0", "192.168.1.1", "::", "fe80::1", "224.0.0.251", "ff02::fb", "128.0.0.1"]) expect(isLoopbackAddress(a), a).to.equal(false);
+        });
+
+        it("network faults drop, duplicate and delay datagrams deterministically from their seed", async () => {
+            const receiveVia = async (seed: number) => {
+                const net = new LoopbackNetwork();
+                const faults: NetworkFaults = { seed, drop: 0.3, duplicate: 0.2, delayMs: [0, 5] };
+                const faulty = new LoopbackNetwork(undefined, faults);
+                const rx = await net.createUdpSocket({ type: "udp4", listeningPort: 0 });
+                const tx = await faulty.createUdpSocket({ type: "udp4", listeningPort: 0 });
+                const got: number[] = [];
+                rx.onData((_i, _h, _p, data) => got.push(data[0]!));
+                try {
+                    for (let i = 0; i < 100; i++) await tx.send("127.0.0.1", rx.port, Uint8Array.of(i));
+                    await new Promise(r => setTimeout(r, 100));
+                } finally {
+                    await tx.close();
+                    await rx.close();
+                }
+                return { got: got.sort((a, b) => a - b), stats: faults.stats! };
+            };
+            const a = await receiveVia(42);
+            expect(a.stats.sent).to.equal(100);
+            expect(a.stats.dropped).to.be.within(15, 45);
+            expect(a.got.length).to.equal(100 - a.stats.dropped + a.stats.duplicated);
+            const b = await receiveVia(42);
+            expect(b).to.deep.equal(a);
+            expect((await receiveVia(43)).got).to.not.deep.equal(a.got);
         });
 
         it("mDNS sockets are inert, Matter sockets bind loopback and refuse other destinations", async () => {

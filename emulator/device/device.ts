@@ -22,6 +22,7 @@ import { DiagnosticError } from "../esp_common/err.js";
 import { createNodeEnvironment } from "./environment.js";
 import { validateFactoryData, type CheckedCredentials, type DeviceFactoryData, type FirmwareInfo } from "./factory-data.js";
 import type { DeviceStorageBackend } from "./storage.js";
+import type { NetworkFaults } from "./network.js";
 
 const logger = Logger.get("VirtualDevice");
 
@@ -93,6 +94,8 @@ export interface DeviceOptions {
     rootBehaviors?: readonly Behavior.Type[];
     /** Called with the node's environment before the node is created: services the extra behaviors read. */
     configureEnvironment?: (env: Environment) => void;
+    /** Trouble on the device's network path (lost, duplicated, delayed datagrams), deterministic from its seed. */
+    networkFaults?: NetworkFaults;
 }
 
 export interface DeviceTimings {
@@ -134,7 +137,7 @@ export async function startDevice(options: DeviceOptions): Promise<RunningDevice
     }
     const id = options.id ?? `device-${fd.serialNumber ?? fd.discriminator}`;
 
-    const environment = createNodeEnvironment(id, { storage: options.storage });
+    const environment = createNodeEnvironment(id, { storage: options.storage, ...(options.networkFaults ? { networkFaults: options.networkFaults } : {}) });
     environment.set(FactoryPaseVerifier, new FactoryPaseVerifier(Uint8Array.from(fd.verifier), Uint8Array.from(fd.salt), fd.iterationCount));
     options.configureEnvironment?.(environment);
     const rootEndpoint = options.rootBehaviors?.length ? FactoryRootEndpoint.with(...options.rootBehaviors) : FactoryRootEndpoint;

@@ -3,7 +3,7 @@
  * see network.ts), its own storage, the shared crypto of the process.
  */
 import { Crypto, Entropy, Environment, MockStorageService, Network, StorageService } from "@matter/main";
-import { LoopbackNetwork } from "./network.js";
+import { LoopbackNetwork, type NetworkFaults } from "./network.js";
 import { BackendStorageDriver, type DeviceStorageBackend } from "./storage.js";
 
 export interface NodeEnvironmentOptions {
@@ -11,6 +11,8 @@ export interface NodeEnvironmentOptions {
     storage: DeviceStorageBackend;
     /** Override the network (tests); default: loopback only. */
     network?: Network;
+    /** Faults on every datagram the node sends (drop / duplicate / delay), on the default loopback network. */
+    networkFaults?: NetworkFaults;
 }
 
 let counter = 0;
@@ -20,7 +22,7 @@ export function createNodeEnvironment(name: string, options: NodeEnvironmentOpti
     const base = Environment.default;
     env.set(Entropy, base.get(Entropy));
     env.set(Crypto, base.get(Crypto));
-    env.set(Network, options.network ?? new LoopbackNetwork(base.get(Network)));
+    env.set(Network, options.network ?? new LoopbackNetwork(base.get(Network), options.networkFaults));
     const storage = new MockStorageService(env, namespace => BackendStorageDriver.open(options.storage, namespace));
     env.set(StorageService, storage);
     return env;

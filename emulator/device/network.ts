@@ -61,9 +61,45 @@ class NullUdpSocket implements UdpSocket {
     }
 }
 
-/** Wraps a real socket: refuses any destination that is not loopback (defence in depth). */
+/**
+ * Faults on the loopback path, applied to every datagram this node sends (a scenario's "bad Wi-Fi"): each is
+ * decided by a PRNG seeded from `seed`, so a run replays exactly. The object is read at every send: change it
+ * while the device runs to start or stop the trouble.
+ */
+export interface NetworkFaults {
+    seed?: number;
+    /** Probability (0..1) that a datagram is lost. */
+    drop?: number;
+    /** Probability (0..1) that a datagram is sent twice. */
+    duplicate?: number;
+    /** Extra latency per datagram in ms, fixed or uniformly drawn from [min, max] (reorders packets). */
+    delayMs?: number | [number, number];
+    /** Counters, updated as faults are applied. */
+    stats?: { sent: number; dropped: number; duplicated: number; delayed: number };
+}
+
+/** mulberry32: small, fast, deterministic. */
+function prng(seed: number): () => number {
+    let a = seed >>> 0;
+    return () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = a;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+}
+
+/** Wraps a real socket: refuses any destination that is not loopback (defence in depth), applies NetworkFaults. */
 class LoopbackOnlyUdpSocket implements UdpSocket {
-    constructor(private readonly inner: UdpSocket) {}
+    readonly #random: () => number;
+
+    constructor(
+        private readonly inner: UdpSocket,
+        private readonly faults?: NetworkFaults,
+    ) {
+        this.#random = prng(faults?.seed ?? 1);
+    }
     get maxPayloadSize() {
         return this.inner.maxPayloadSize;
     }
@@ -78,7 +114,27 @@ class LoopbackOnlyUdpSocket implements UdpSocket {
         if (!isLoopbackAddress(host)) {
             throw new NetworkError(`refusing to send to ${host}:${port}: virtual devices stay on loopback`);
         }
-        return this.inner.send(host, port, data);
+        const f = this.faults;
+        if (!f) return this.inner.send(host, port, data);
+        const stats = (f.stats ??= { sent: 0, dropped: 0, duplicated: 0, delayed: 0 });
+        stats.sent++;
+        if (f.drop && this.#random() < f.drop) {
+            stats.dropped++;
+            return; // lost on the way: UDP does not tell the sender
+        }
+        const copies = f.duplicate && this.#random() < f.duplicate ? 2 : 1;
+        if (copies === 2) stats.duplicated++;
+        const delay = f.delayMs === undefined ? 0 : Array.isArray(f.delayMs) ? f.delayMs[0] + this.#random() * (f.delayMs[1] - f.delayMs[0]) : f.delayMs;
+        const bytes = Uint8Array.from(data);
+        const deliver = () => {
+            for (let i = 0; i < copies; i++) this.inner.send(host, port, bytes).catch(() => undefined);
+        };
+        if (delay > 0) {
+            stats.delayed++;
+            setTimeout(deliver, delay).unref?.();
+        } else {
+            deliver();
+        }
     }
     close(): Promise<void> {
         return this.inner.close();
@@ -94,10 +150,16 @@ class LoopbackOnlyUdpSocket implements UdpSocket {
 export class LoopbackNetwork extends Network {
     readonly #real: Network;
 
-    /** `real` defaults to the platform network of `Environment.default` (NodeJsNetwork on Node.js). */
-    constructor(real?: Network) {
+    readonly #faults?: NetworkFaults;
+
+    /**
+     * `real` defaults to the platform network of `Environment.default` (NodeJsNetwork on Node.js); `faults` applies
+     * to every datagram this node sends.
+     */
+    constructor(real?: Network, faults?: NetworkFaults) {
         super();
         this.#real = real ?? Environment.default.get(Network);
+        this.#faults = faults;
     }
 
     static get droppedMulticastMessages(): number {
@@ -122,6 +184,6 @@ export class LoopbackNetwork extends Network {
         }
         const listeningAddress = options.type === "udp4" ? "127.0.0.1" : "::1";
         const socket = await this.#real.createUdpSocket({ ...options, listeningAddress });
-        return new LoopbackOnlyUdpSocket(socket);
+        return new LoopbackOnlyUdpSocket(socket, this.#faults);
     }
 }

@@ -38,6 +38,8 @@ export interface FirmwareOptions {
     rootBehaviors?: DeviceOptions["rootBehaviors"];
     /** See DeviceOptions.configureEnvironment. */
     configureEnvironment?: DeviceOptions["configureEnvironment"];
+    /** See DeviceOptions.networkFaults. */
+    networkFaults?: DeviceOptions["networkFaults"];
     /** Software version when esp_app_desc_t has none usable (CONFIG_DEVICE_SOFTWARE_VERSION_NUMBER default 0). */
     defaultSoftwareVersion?: number;
 }
@@ -206,6 +208,7 @@ export async function startFirmware(chip: VirtualEsp32, boot: BootResult, option
             ...(options.deviceType ? { deviceType: options.deviceType } : {}),
             ...(options.rootBehaviors ? { rootBehaviors: options.rootBehaviors } : {}),
             ...(options.configureEnvironment ? { configureEnvironment: options.configureEnvironment } : {}),
+            ...(options.networkFaults ? { networkFaults: options.networkFaults } : {}),
         });
     } catch (e) {
         if (!(e instanceof DiagnosticError)) throw e;

@@ -26,6 +26,14 @@ import { FactoryPartition } from "./factory.js";
 import { buildOtaFile, UpdateOutcome, type OtaImageOptions, type UpdateOptions } from "./update.js";
 import type { LineContext } from "./line.js";
 import { StepOutcome, ReadOutcome } from "./outcome.js";
+import type { NetworkFaults } from "../../emulator/device/network.js";
+
+/** A 32-bit PRNG seed from the run's seed text (FNV-1a). */
+function seedNumber(seed: string): number {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < seed.length; i++) h = Math.imul(h ^ seed.charCodeAt(i), 0x01000193) >>> 0;
+    return h;
+}
 
 /** What the label printed on the box says (onb_codes.csv). */
 export interface Label {
@@ -62,6 +70,11 @@ export interface BootOptions {
     tamper?: (image: Uint8Array) => void;
     /** Start the Matter device (default true); false: read and validate the factory data only. */
     start?: boolean;
+    /**
+     * A bad network on the device's side of the loopback path: lost, duplicated or delayed datagrams (probabilities
+     * 0..1, delay in ms). Seeded from the run's seed unless `seed` is given; `stats` counts what happened.
+     */
+    network?: NetworkFaults;
 }
 
 export class BootOutcome extends StepOutcome {
@@ -299,6 +312,7 @@ export class Device {
             commissionableDataProvider: o.commissionableDataProvider ?? "nvs",
             port: 0,
             startDevice: o.start ?? true,
+            ...(o.network ? { networkFaults: Object.assign(o.network, { seed: o.network.seed ?? seedNumber(this.line.seed) }) } : {}),
         });
         const out = new BootOutcome(fw, boot.trace, chip, image, efuses);
         if (out.device) this.#running = out;
