@@ -91,6 +91,17 @@ describe("gate (real UDP on loopback)", function () {
         expect(d.bootLog!.join("\n")).to.match(/I \(\d+\) boot: Loaded app from partition at offset 0x20000/).and.to.contain("7.0-rc1");
     });
 
+    it("commissions from the QR label image alone when onb_codes.csv is missing (decoded with a real QR decoder)", async () => {
+        const [first] = discoverDevices([demo.outdir]);
+        const dev = join(dir, "label-only", first!.id);
+        await cp(first!.dir, dev, { recursive: true });
+        await rm(join(dev, `${first!.id}-onb_codes.csv`));
+        const result = await runGate([dev], { paaStore: demo.paaStore, cdSigners: demo.cdSigners, allowTestKeys: true });
+        const d = result.devices[0]!;
+        expect(d.status, JSON.stringify(d.checks)).to.equal("pass");
+        expect(d.qrCode).to.equal(first!.manifest!.qrCode);
+    });
+
     it("shards are disjoint and cover the batch", () => {
         const all = discoverDevices([demo.outdir]);
         const parts = [1, 2].map(k => shardSlice(all, { k, n: 2 }).map(d => d.id));

@@ -298,8 +298,15 @@ interface LabelCheck {
 }
 
 async function checkLabel(files: DeviceFiles, factory: DeviceFactoryData): Promise<LabelCheck> {
-    if (!files.onboardingCodes) throw new DiagnosticError("CHIP_ERROR_KEY_NOT_FOUND", "no onb_codes.csv: nothing to commission with");
-    const label = await readOnboardingCsv(files.onboardingCodes);
+    let label: OnboardingLabel;
+    if (files.onboardingCodes) {
+        label = await readOnboardingCsv(files.onboardingCodes);
+    } else if (files.qrPng) {
+        // only the printed label: read it like a phone camera does
+        label = { qrCode: decodeQrPng(new Uint8Array(await readFile(files.qrPng))) };
+    } else {
+        throw new DiagnosticError("CHIP_ERROR_KEY_NOT_FOUND", "neither onb_codes.csv nor a QR label image: nothing to commission with");
+    }
     const problems: string[] = [];
     const code = label.qrCode ?? label.manualCode;
     if (!code) throw new DiagnosticError("CHIP_ERROR_KEY_NOT_FOUND", "onb_codes.csv has neither a QR code nor a manual code", { file: files.onboardingCodes });
