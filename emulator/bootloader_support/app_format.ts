@@ -111,19 +111,8 @@ export function decodeImageHeader(b: Uint8Array, at = 0): ImageHeader {
     };
 }
 
-export interface AppDescriptorInput {
-    secureVersion: number;
-    version: string;
-    projectName: string;
-    time: string;
-    date: string;
-    idfVer: string;
-    appElfSha256: Uint8Array;
-    minEfuseBlkRevFull: number;
-    maxEfuseBlkRevFull: number;
-    mmuPageSize: number;
-    matterSoftwareVersion?: number;
-}
+/** What encodeAppDescriptor writes (the magic is always ESP_APP_DESC_MAGIC_WORD). */
+export type AppDescriptorInput = Omit<AppDescriptor, "magic">;
 
 export function encodeAppDescriptor(d: AppDescriptorInput): Uint8Array {
     const out = new Uint8Array(APP_DESC_LEN);
