@@ -76,6 +76,51 @@ describe("diagnose", function () {
         expect((await diagnose(image, { trust: { ...trust, paas: [] }, allowTestKeys: true })).findings[0]!.code).to.equal("PaaNotFound");
     });
 
+    describe("finds the planted cause in the catalogue's other images", () => {
+        it("discriminator missing (esp-matter#1054) → ESP_ERR_NVS_NOT_FOUND naming the key", async () => {
+            const dev = await line.device({ discriminator: 0x123 });
+            dev.factory.delete("discriminator");
+            const r = await diagnose(dev.flash().image);
+            expect(r.findings[0]!.code).to.equal("ESP_ERR_NVS_NOT_FOUND");
+            expect(r.findings[0]!.message).to.contain("discriminator");
+        });
+
+        it("discriminator written as u16 → ESP_ERR_NVS_TYPE_MISMATCH", async () => {
+            const dev = await line.device({ discriminator: 0x124 });
+            dev.factory.set("discriminator", 0x124, "u16");
+            const r = await diagnose(dev.flash().image);
+            expect(r.findings[0]!.code).to.equal("ESP_ERR_NVS_TYPE_MISMATCH");
+        });
+
+        it("DAC in esp_secure_cert, firmware reads NVS (esp-matter#574) → NOT_FOUND reading dac-cert", async () => {
+            const dev = await line.device({ dacInSecureCert: true });
+            const r = await diagnose(dev.flash().image);
+            expect(r.findings[0]!.code).to.equal("ESP_ERR_NVS_NOT_FOUND");
+            expect(r.findings[0]!.message).to.contain("dac-cert");
+        });
+
+        it("NVS keys regenerated after the image was encrypted (esp-idf#5747) → NOT_FOUND on every read", async () => {
+            const dev = await line.device({ encrypt: true, discriminator: 0x125 });
+            dev.regenerateNvsKeys();
+            const r = await diagnose(dev.flash().image);
+            expect(r.findings[0]!.code).to.equal("ESP_ERR_NVS_NOT_FOUND");
+        });
+
+        it("CD for another vendor (esp-matter#185) → CertificationDeclarationInvalidVendorId", async () => {
+            const dev = await line.device({ discriminator: 0x126 });
+            dev.replaceCd({ vendorId: 0xfff2 });
+            const r = await diagnose(dev.flash().image, { code: dev.label.qrCode!, trust: line.pki.trustStore(), allowTestKeys: true, commission: false });
+            expect(r.findings.map(f => f.code)).to.include("CertificationDeclarationInvalidVendorId");
+        });
+
+        it("expired DAC → DacExpired", async () => {
+            const dev = await line.device({ discriminator: 0x127 });
+            dev.reissueDac({ notBefore: new Date(Date.UTC(2020, 0, 1)), notAfter: new Date(Date.UTC(2021, 0, 1)) });
+            const r = await diagnose(dev.flash().image, { code: dev.label.qrCode!, trust: line.pki.trustStore(), allowTestKeys: true, commission: false });
+            expect(r.findings.map(f => f.code)).to.include("DacExpired");
+        });
+    });
+
     it("CLI: a bare plaintext partition read with keys → exit 1 naming esp-matter#808; unreadable input → exit 2", async () => {
         const dir = await mkdtemp(join(tmpdir(), "mfgsim-diag-"));
         try {
