@@ -1,12 +1,12 @@
 /**
  * Scale probe (not a test): one long-lived commissioner commissions N virtual devices in one process, then reports
- * per-phase timings. `npx tsx harness/commissioner/scale.ts [N] [concurrency] [keepAlive]`.
+ * per-phase timings. `npx tsx bench/scale.ts [N] [concurrency] [keepAlive]`.
  * keepAlive=1 keeps every device running until the end (max devices alive per process).
  */
-import { startDevice, type RunningDevice } from "../../emulator/device/device.js";
-import { MemoryStorageBackend } from "../../emulator/device/storage.js";
-import { createTestFactoryData, createTestPki } from "../../emulator/device/testing.js";
-import { Commissioner, quietMatterLogs } from "./commissioner.js";
+import { startDevice, type RunningDevice } from "../emulator/device/device.js";
+import { MemoryStorageBackend } from "../emulator/device/storage.js";
+import { createTestFactoryData, createTestPki } from "../emulator/device/testing.js";
+import { Commissioner, quietMatterLogs } from "../harness/commissioner/commissioner.js";
 
 quietMatterLogs();
 const n = Number(process.argv[2] ?? 50);
