@@ -5,22 +5,19 @@
  *
  * Create one `Commissioner` per gate run and call `commission()` per device; `close()` once at the end.
  */
-import { Logger, LogLevel, Seconds, ServerNode, EndpointNumber, Millis, NodeId } from "@matter/main";
+import { Logger, LogLevel, ServerNode, Millis, NodeId } from "@matter/main";
 import { ControllerBehavior } from "@matter/main";
-import { BasicInformation } from "@matter/main/clusters/basic-information";
 import {
-    ClientInteraction,
     ControllerCommissioner,
     DclCertificateService,
     PeerSet,
-    Read,
     type Fabric,
     type PeerAddress,
 } from "@matter/main/protocol";
 import { createNodeEnvironment } from "../../emulator/device/environment.js";
 import { MemoryStorageBackend, type DeviceStorageBackend } from "../../emulator/device/storage.js";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
-import { startControllerNode } from "./controller_node.js";
+import { readBasicInformationOf, startControllerNode } from "./controller_node.js";
 import { DEFAULT_COVERED_FINDINGS, FlowState, strictFlowClass } from "./flow.js";
 import { assertLoopback, DeviceRegistry, type DeviceAddress } from "./registry.js";
 import type { OfflineTrustStore } from "./trust.js";
@@ -234,24 +231,7 @@ export class Commissioner {
             // letting MRP retransmit into the void.
             await peer.disconnect(new Error("operational address changed"));
         }
-        await peer.connect({ connectionTimeout: Seconds(10) } as never);
-        // "fast" profile: loopback peers need no 100 ms inter-exchange throttle of the "conservative" default.
-        const interaction = new ClientInteraction({ environment: this.#node.env, exchangeProvider: peer.exchangeProvider, address, network: "fast" });
-        const out: Record<string, unknown> = {};
-        try {
-            const request = Read(Read.Attribute({ endpoint: EndpointNumber(0), cluster: BasicInformation, attributes: [...BASIC_INFORMATION_ATTRIBUTES] } as never));
-            for await (const chunk of interaction.read(request)) {
-                for await (const entry of chunk) {
-                    if (entry.kind !== "attr-value") continue;
-                    const attr = BasicInformation.attributes as Record<string, { id: number }>;
-                    const name = Object.keys(attr).find(k => attr[k]!.id === entry.path.attributeId);
-                    if (name !== undefined) out[name] = entry.value;
-                }
-            }
-        } finally {
-            await interaction.close();
-        }
-        return out as BasicInformationSnapshot;
+        return (await readBasicInformationOf(this.#node, address, BASIC_INFORMATION_ATTRIBUTES)) as BasicInformationSnapshot;
     }
 
     /** Drops the CASE session(s) to a node (e.g. before its device restarts), keeping the fabric record. */

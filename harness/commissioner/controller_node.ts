@@ -4,8 +4,9 @@
  * peers without the "conservative" profile matter.js applies to peers of unknown medium (a 100 ms inter-exchange
  * delay and 1.5 s of extra MRP padding: reads 100 → 4 ms, commissioning 190 → 80 ms).
  */
-import { ControllerBehavior, ServerNode, type Endpoint, type Environment } from "@matter/main";
-import { FabricAuthority, type Fabric } from "@matter/main/protocol";
+import { ControllerBehavior, EndpointNumber, Seconds, ServerNode, type Endpoint, type Environment } from "@matter/main";
+import { BasicInformation } from "@matter/main/clusters/basic-information";
+import { ClientInteraction, FabricAuthority, PeerSet, Read, type Fabric, type PeerAddress } from "@matter/main/protocol";
 
 export interface ControllerNodeOptions {
     id: string;
@@ -40,4 +41,29 @@ export async function startControllerNode(o: ControllerNodeOptions): Promise<{ n
     const config = await node.act(agent => agent.get(ControllerBehavior).fabricAuthorityConfig);
     const fabric = await node.env.get(FabricAuthority).defaultFabric(config);
     return { node, fabric };
+}
+
+/**
+ * Reads Basic Information attributes (endpoint 0) of a commissioned peer over CASE, with the "fast" interaction
+ * profile (loopback peers need no 100 ms inter-exchange throttle). Returns attribute name → value.
+ */
+export async function readBasicInformationOf(node: ServerNode, address: PeerAddress, attributes: readonly string[]): Promise<Record<string, unknown>> {
+    const peer = node.env.get(PeerSet).for(address);
+    await peer.connect({ connectionTimeout: Seconds(10) } as never);
+    const interaction = new ClientInteraction({ environment: node.env, exchangeProvider: peer.exchangeProvider, address, network: "fast" } as never);
+    const out: Record<string, unknown> = {};
+    try {
+        const request = Read(Read.Attribute({ endpoint: EndpointNumber(0), cluster: BasicInformation, attributes: [...attributes] } as never));
+        for await (const chunk of interaction.read(request)) {
+            for await (const entry of chunk) {
+                if (entry.kind !== "attr-value") continue;
+                const attr = BasicInformation.attributes as Record<string, { id: number }>;
+                const name = Object.keys(attr).find(k => attr[k]!.id === entry.path.attributeId);
+                if (name !== undefined) out[name] = entry.value;
+            }
+        }
+    } finally {
+        await interaction.close();
+    }
+    return out;
 }

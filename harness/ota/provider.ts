@@ -11,16 +11,13 @@
  */
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { Endpoint, EndpointNumber, Millis, NodeId, Seconds, ServerNode } from "@matter/main";
-import { BasicInformation } from "@matter/main/clusters/basic-information";
+import { Endpoint, Millis, NodeId, ServerNode } from "@matter/main";
 import { OtaSoftwareUpdateProviderServer } from "@matter/main/behaviors/ota-software-update-provider";
 import { OtaSoftwareUpdateRequestorClient } from "@matter/main/behaviors/ota-software-update-requestor";
 import { OtaProviderEndpoint } from "@matter/main/endpoints/ota-provider";
 import {
     BdxError,
     BdxProtocol,
-    ClientInteraction,
-    Read,
     type BdxSession,
     ControllerCommissioner,
     PeerSet,
@@ -36,7 +33,7 @@ import { createNodeEnvironment } from "../../emulator/device/environment.js";
 import { MemoryStorageBackend } from "../../emulator/device/storage.js";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { checkOtaHeader, decodeOtaImage, type OtaImageHeader } from "../../emulator/ota_image/index.js";
-import { startControllerNode } from "../commissioner/controller_node.js";
+import { readBasicInformationOf, startControllerNode } from "../commissioner/controller_node.js";
 import { DEFAULT_COVERED_FINDINGS, FlowState, strictFlowClass } from "../commissioner/flow.js";
 import { assertLoopback, type DeviceAddress } from "../commissioner/registry.js";
 import type { AttestationHook } from "../commissioner/types.js";
@@ -471,25 +468,7 @@ export class OtaProvider {
 
     /** Reads Basic Information over a fresh CASE session (what the self-test and the gate's check compare). */
     async readBasicInformation(nodeId: bigint): Promise<{ softwareVersion?: number; softwareVersionString?: string; vendorId?: number; productId?: number }> {
-        const address = this.address(nodeId);
-        const peer = this.node.env.get(PeerSet).for(address);
-        await peer.connect({ connectionTimeout: Seconds(10) } as never);
-        const interaction = new ClientInteraction({ environment: this.node.env, exchangeProvider: peer.exchangeProvider, address, network: "fast" } as never);
-        const out: Record<string, unknown> = {};
-        try {
-            const request = Read(Read.Attribute({ endpoint: EndpointNumber(0), cluster: BasicInformation, attributes: ["vendorId", "productId", "softwareVersion", "softwareVersionString"] } as never));
-            for await (const chunk of interaction.read(request)) {
-                for await (const entry of chunk) {
-                    if (entry.kind !== "attr-value") continue;
-                    const attr = BasicInformation.attributes as Record<string, { id: number }>;
-                    const name = Object.keys(attr).find(k => attr[k]!.id === entry.path.attributeId);
-                    if (name !== undefined) out[name] = entry.value;
-                }
-            }
-        } finally {
-            await interaction.close();
-        }
-        return out;
+        return readBasicInformationOf(this.node, this.address(nodeId), ["vendorId", "productId", "softwareVersion", "softwareVersionString"]);
     }
 
     close(): Promise<void> {

@@ -191,18 +191,7 @@ export function issueCertificate(o: IssueOptions): IssuedCertificate {
     );
     const signature = signDer(signer, tbs, o.rng !== undefined);
     const der = seq(tbs, sigAlg, bitString(signature));
-    let parsed: Certificate | undefined;
-    let pemText: string | undefined;
-    // parsed and PEM forms are computed on first use: a mass-production worker often needs only the DER
-    return {
-        der, key, skid,
-        get pem() {
-            return (pemText ??= pem("CERTIFICATE", der));
-        },
-        get cert() {
-            return (parsed ??= parseCertificate(der));
-        },
-    };
+    return issued(der, key, skid);
 }
 
 /**
@@ -279,6 +268,18 @@ function issueDacFromTemplate(o: IssueOptions, key: P256Key, issuer: { cert: Cer
     );
     const signature = signDer(issuer.key, tbs, o.rng !== undefined);
     const der = seq(tbs, t.sigAlg, bitString(signature));
+    return issued(der, key, skid);
+}
+
+export const issuePaa = (o: Omit<IssueOptions, "kind" | "issuer">): IssuedCertificate => issueCertificate({ commonName: "mfgsim Test PAA", ...o, kind: "PAA" });
+export const issuePai = (o: Omit<IssueOptions, "kind">): IssuedCertificate => issueCertificate({ commonName: "mfgsim Test PAI", ...o, kind: "PAI" });
+export const issueDac = (o: Omit<IssueOptions, "kind">): IssuedCertificate => issueCertificate({ commonName: "mfgsim Test DAC", ...o, kind: "DAC" });
+
+/** Reference to `concat`/`TAG` kept for callers composing raw extensions. */
+export { TAG, concat };
+
+/** An issued certificate whose parsed and PEM forms are computed on first use (mass production needs only the DER). */
+function issued(der: Uint8Array, key: P256Key, skid: Uint8Array | null): IssuedCertificate {
     let parsed: Certificate | undefined;
     let pemText: string | undefined;
     return {
@@ -291,10 +292,3 @@ function issueDacFromTemplate(o: IssueOptions, key: P256Key, issuer: { cert: Cer
         },
     };
 }
-
-export const issuePaa = (o: Omit<IssueOptions, "kind" | "issuer">): IssuedCertificate => issueCertificate({ commonName: "mfgsim Test PAA", ...o, kind: "PAA" });
-export const issuePai = (o: Omit<IssueOptions, "kind">): IssuedCertificate => issueCertificate({ commonName: "mfgsim Test PAI", ...o, kind: "PAI" });
-export const issueDac = (o: Omit<IssueOptions, "kind">): IssuedCertificate => issueCertificate({ commonName: "mfgsim Test DAC", ...o, kind: "DAC" });
-
-/** Reference to `concat`/`TAG` kept for callers composing raw extensions. */
-export { TAG, concat };
