@@ -77,6 +77,19 @@ export class FactoryAdministratorCommissioningServer extends AdministratorCommis
 
 export const FactoryRootEndpoint = ServerNode.RootEndpoint.with(FactoryCommissioningServer, FactoryAdministratorCommissioningServer);
 
+/**
+ * What the firmware reports when the factory partition has no such key: connectedhomeip's CHIPDeviceConfig.h
+ * defaults (CHIP_DEVICE_CONFIG_DEVICE_VENDOR_NAME, …_PRODUCT_NAME, …_DEFAULT_DEVICE_HARDWARE_VERSION[_STRING]),
+ * which ESP32FactoryDataProvider falls back to. An mfg_tool batch made without --vendor-name / --hw-ver-str boots
+ * with these, as a real device does.
+ */
+export const CHIP_DEVICE_CONFIG_DEFAULTS = {
+    vendorName: "TEST_VENDOR",
+    productName: "TEST_PRODUCT",
+    hardwareVersion: 0,
+    hardwareVersionString: "TEST_VERSION",
+} as const;
+
 export interface DeviceOptions {
     factoryData: DeviceFactoryData;
     firmware: FirmwareInfo;
@@ -145,11 +158,11 @@ export async function startDevice(options: DeviceOptions): Promise<RunningDevice
     const basicInformation: Record<string, unknown> = {
         vendorId: fd.vendorId,
         productId: fd.productId,
-        vendorName: fd.vendorName ?? "",
-        productName: fd.productName ?? "",
+        vendorName: fd.vendorName ?? CHIP_DEVICE_CONFIG_DEFAULTS.vendorName,
+        productName: fd.productName ?? CHIP_DEVICE_CONFIG_DEFAULTS.productName,
         nodeLabel: "",
-        hardwareVersion: fd.hardwareVersion ?? 0,
-        hardwareVersionString: fd.hardwareVersionString ?? "",
+        hardwareVersion: fd.hardwareVersion ?? CHIP_DEVICE_CONFIG_DEFAULTS.hardwareVersion,
+        hardwareVersionString: fd.hardwareVersionString ?? CHIP_DEVICE_CONFIG_DEFAULTS.hardwareVersionString,
         softwareVersion: firmware.softwareVersion,
         softwareVersionString: firmware.softwareVersionString,
     };
@@ -180,7 +193,7 @@ export async function startDevice(options: DeviceOptions): Promise<RunningDevice
                 discriminator: fd.discriminator,
             },
             productDescription: {
-                name: fd.productName ?? "",
+                name: fd.productName ?? CHIP_DEVICE_CONFIG_DEFAULTS.productName,
             },
             basicInformation,
             operationalCredentials: {

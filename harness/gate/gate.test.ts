@@ -3,6 +3,8 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeDemoBatch, type DemoBatch } from "../demo/batch.js";
+import { runBatch } from "../mfg_tool/batch.js";
+import { buildConfig } from "../mfg_tool/cli.js";
 import { createTestPki } from "../pki/index.js";
 import { runCli } from "../cli/testing.js";
 import { discoverDevices, runGate, shardSlice } from "./index.js";
@@ -100,6 +102,19 @@ describe("gate (real UDP on loopback)", function () {
         const d = result.devices[0]!;
         expect(d.status, JSON.stringify(d.checks)).to.equal("pass");
         expect(d.qrCode).to.equal(first!.manifest!.qrCode);
+    });
+
+    it("a minimal mfg_tool batch (only -v/-p/--pai/-c/-k/-cd, DAC in esp_secure_cert) boots with the CHIP defaults and gates PASS", async () => {
+        const pki = join(dir, "pki");
+        const config = buildConfig({
+            count: 1, vendorId: 0xfff1, productId: 0x8000, pai: true, cert: join(pki, "PAI.pem"), key: join(pki, "PAI-key.pem"),
+            certDclrn: join(pki, "CD.der"), dacInSecureCert: true, iterationCount: 1000, outdir: join(dir, "minimal"), seed: "minimal",
+        });
+        await runBatch(config, { cwd: dir });
+        const result = await runGate([join(dir, "minimal")], { paaStore: demo.paaStore, cdSigners: demo.cdSigners, allowTestKeys: true });
+        const d = result.devices[0]!;
+        expect(d.status, JSON.stringify(d.checks)).to.equal("pass");
+        expect(d.bootLog!.join("\n")).to.not.contain("Product Name"); // no product-name key: the device uses TEST_PRODUCT
     });
 
     it("shards are disjoint and cover the batch", () => {
