@@ -104,18 +104,22 @@ describe("gate (real UDP on loopback)", function () {
         expect(d.qrCode).to.equal(first!.manifest!.qrCode);
     });
 
-    it("a minimal mfg_tool batch (only -v/-p/--pai/-c/-k/-cd, DAC in esp_secure_cert) boots with the CHIP defaults and gates PASS", async () => {
-        const pki = join(dir, "pki");
-        const config = buildConfig({
-            count: 1, vendorId: 0xfff1, productId: 0x8000, pai: true, cert: join(pki, "PAI.pem"), key: join(pki, "PAI-key.pem"),
-            certDclrn: join(pki, "CD.der"), dacInSecureCert: true, iterationCount: 1000, outdir: join(dir, "minimal"), seed: "minimal",
+    for (const commissionableDataInSecureCert of [false, true]) {
+        const what = commissionableDataInSecureCert ? "DAC and commissionable data" : "DAC";
+        it(`a minimal mfg_tool batch (only -v/-p/--pai/-c/-k/-cd, ${what} in esp_secure_cert) boots with the CHIP defaults and gates PASS`, async () => {
+            const pki = join(dir, "pki");
+            const outdir = join(dir, `minimal-${commissionableDataInSecureCert}`);
+            const config = buildConfig({
+                count: 1, vendorId: 0xfff1, productId: 0x8000, pai: true, cert: join(pki, "PAI.pem"), key: join(pki, "PAI-key.pem"),
+                certDclrn: join(pki, "CD.der"), dacInSecureCert: true, commissionableDataInSecureCert, iterationCount: 1000, outdir, seed: "minimal",
+            });
+            await runBatch(config, { cwd: dir });
+            const result = await runGate([outdir], { paaStore: demo.paaStore, cdSigners: demo.cdSigners, allowTestKeys: true });
+            const d = result.devices[0]!;
+            expect(d.status, JSON.stringify(d.checks)).to.equal("pass");
+            expect(d.bootLog!.join("\n")).to.not.contain("Product Name"); // no product-name key: the device uses TEST_PRODUCT
         });
-        await runBatch(config, { cwd: dir });
-        const result = await runGate([join(dir, "minimal")], { paaStore: demo.paaStore, cdSigners: demo.cdSigners, allowTestKeys: true });
-        const d = result.devices[0]!;
-        expect(d.status, JSON.stringify(d.checks)).to.equal("pass");
-        expect(d.bootLog!.join("\n")).to.not.contain("Product Name"); // no product-name key: the device uses TEST_PRODUCT
-    });
+    }
 
     it("shards are disjoint and cover the batch", () => {
         const all = discoverDevices([demo.outdir]);

@@ -159,14 +159,20 @@ export async function gateDevice(files: DeviceFiles, options: GateDeviceOptions)
     if (!mounted) return finish();
 
     // factory.read — ESP32FactoryDataProvider, then the firmware's own consistency checks
-    const dacInSecureCert = secureCert !== undefined && !mounted.nvs.entries().some(e => e.namespace === "chip-factory" && e.key === "dac-cert");
+    // Which provider the firmware was built with (CONFIG_SEC_CERT_DAC_PROVIDER, commissionable data in esp_secure_cert):
+    // the one matching how the batch was generated — keys missing from chip-factory but present in esp_secure_cert.
+    const factoryKeys = new Set(mounted.nvs.entries().filter(e => e.namespace === "chip-factory").map(e => e.key));
+    const dacInSecureCert = secureCert !== undefined && !factoryKeys.has("dac-cert");
+    const providers = {
+        dacProvider: dacInSecureCert ? "secure-cert" : "nvs",
+        commissionableDataProvider: secureCert !== undefined && !factoryKeys.has("verifier") ? "secure-cert" : "nvs",
+    } as const;
     const factory = await checks.run("factory.read", () => {
         const r = readFactoryData({
             nvs: partition,
             nvsKeysPartition: keysPartition,
             secureCert,
-            dacProvider: dacInSecureCert ? "secure-cert" : "nvs",
-            commissionableDataProvider: dacInSecureCert && !mounted.nvs.entries().some(e => e.key === "verifier") ? "secure-cert" : "nvs",
+            ...providers,
         });
         if (r.error) throw r.error;
         const forbidden = findForbiddenKeys(mounted.nvs);
@@ -209,7 +215,7 @@ export async function gateDevice(files: DeviceFiles, options: GateDeviceOptions)
             const fw = await startFirmware(chip, boot, {
                 port: 0,
                 nvsEncryption: keysPartition !== undefined,
-                dacProvider: dacInSecureCert ? "secure-cert" : "nvs",
+                ...providers,
             });
             result.bootLog = fw.log;
             if (!fw.ok || !fw.device) throw new DiagnosticError(fw.error?.code ?? "ESP_FAIL", `${fw.error?.message ?? "firmware did not start"} | ${tail(fw.log)}`);
@@ -241,7 +247,7 @@ export async function gateDevice(files: DeviceFiles, options: GateDeviceOptions)
                 chip: virtualChip(options, partition, keysPartition, secureCert),
                 passcode: label.passcode,
                 attestation: strictAttestationHook(options.trust, options),
-                firmware: { nvsEncryption: keysPartition !== undefined, dacProvider: dacInSecureCert ? "secure-cert" : "nvs" },
+                firmware: { nvsEncryption: keysPartition !== undefined, ...providers },
             }, options.ota);
             result.softwareVersionAfterOta = r.softwareVersionAfterOta;
             if (r.status === "pass") checks.pass("ota", r.detail, performance.now() - t0);
