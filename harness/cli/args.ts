@@ -1,5 +1,6 @@
 /** Argument parsers shared by the commands: hex or decimal numbers, ranges, base64. They throw UsageError. */
 import { InvalidArgumentError } from "commander";
+import { CHIPS, type ChipName } from "../../emulator/efuse/chips.js";
 
 /** Parses `0x…` hex or decimal into a safe integer; commander reports the InvalidArgumentError as a usage error. */
 export function parseNumber(value: string, what = "number"): number {
@@ -39,4 +40,11 @@ export function parseBase64(value: string, what: string): Uint8Array {
 
 function fmt(n: number): string {
     return n > 0xffff ? String(n) : n >= 0x100 ? `0x${n.toString(16)}` : String(n);
+}
+
+/** `--chip` of the virtual ESP32 commands: one of the chips the eFuse model knows (esp32-c3 spelling accepted). */
+export function chipArg(value: string): ChipName {
+    const c = value.trim().toLowerCase().replace(/-/g, "");
+    if (!(CHIPS as readonly string[]).includes(c)) throw new InvalidArgumentError(`--chip must be one of ${CHIPS.join(", ")}, got '${value}'`);
+    return c as ChipName;
 }

@@ -1,16 +1,9 @@
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
+import { CHIPS } from "../../../emulator/efuse/chips.js";
 import { action } from "../action.js";
-import { intIn, parseNumber, parseSize } from "../args.js";
+import { chipArg, intIn, parseNumber, parseSize } from "../args.js";
 import { readInput } from "../io.js";
-
-const CHIPS = ["esp32", "esp32c3", "esp32s3", "esp32c6", "esp32h2"];
-
-function chipArg(v: string): string {
-    const c = v.toLowerCase().replace(/-/g, "");
-    if (!CHIPS.includes(c)) throw new InvalidArgumentError(`--chip must be one of ${CHIPS.join(", ")}, got '${v}'`);
-    return c;
-}
 
 function timeoutArg(v: string): number {
     const n = Number(v);

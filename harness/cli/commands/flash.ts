@@ -1,17 +1,10 @@
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { rm } from "node:fs/promises";
+import { CHIPS } from "../../../emulator/efuse/chips.js";
 import { action } from "../action.js";
-import { parseNumber, parseSize } from "../args.js";
+import { chipArg, parseNumber, parseSize } from "../args.js";
 import { readInput, writeFileAtomic, writePrivateFile } from "../io.js";
-
-const CHIPS = ["esp32", "esp32c3", "esp32s3", "esp32c6", "esp32h2"];
-
-function chipArg(v: string): string {
-    const c = v.toLowerCase().replace(/-/g, "");
-    if (!CHIPS.includes(c)) throw new InvalidArgumentError(`--chip must be one of ${CHIPS.join(", ")}, got '${v}'`);
-    return c;
-}
 
 function flashSizeArg(v: string): number {
     const n = parseSize(v, "--flash-size");

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { action } from "../action.js";
-import { intIn } from "../args.js";
+import type { ChipName } from "../../../emulator/efuse/chips.js";
+import { chipArg, intIn } from "../args.js";
 
 /** `mfgsim gate`: boot and commission every device of a batch; exit 1 if any device fails. */
 export function register(program: Command): void {
@@ -22,7 +23,7 @@ export function register(program: Command): void {
         .option("--shard <k/n>", "check only the k-th of n deterministic slices of the devices")
         .option("--partitions <csv>", "the product's partition table CSV (default: esp-matter's; the factory partition is the nvs partition labelled fctry)")
         .option("--firmware <app.bin>", "the product's ESP-IDF app image to boot (default: a synthetic image, SoftwareVersion 1)")
-        .option("--chip <chip>", "esp32, esp32c3, esp32s3, esp32c6 or esp32h2 (esp-matter-mfg-tool --target)", "esp32c3")
+        .option("--chip <chip>", "esp32, esp32c3, esp32s3, esp32c6 or esp32h2 (esp-matter-mfg-tool --target)", chipArg, "esp32c3" as ChipName)
         .action(
             action("gate", async (dirs: string[], opts: GateCliOptions) => {
                 const { parseShard, runGate } = await import("../../gate/index.js");
@@ -41,8 +42,7 @@ export function register(program: Command): void {
                     decodeOtaImage(bytes);
                 }
                 const { readInput, readTextInput } = await import("../io.js");
-                const { parseChipName } = await import("../../../emulator/esp32/index.js");
-                const chip = parseChipName(opts.chip);
+                const chip = opts.chip;
                 const partitionsCsv = opts.partitions !== undefined ? await readTextInput(opts.partitions, "partition table CSV") : undefined;
                 if (partitionsCsv !== undefined) {
                     const { parsePartitionCsv } = await import("../../../emulator/esp_partition/index.js");
@@ -91,7 +91,7 @@ interface GateCliOptions {
     shard?: string;
     partitions?: string;
     firmware?: string;
-    chip: string;
+    chip: ChipName;
 }
 
 type Device = { checks: Array<{ name: string; status: string; detail: string }> };
