@@ -16,8 +16,13 @@ const TABLE = (() => {
 
 /** zlib.crc32(data, init): the register starts at ~init and the result is complemented. */
 export function crc32le(init: number, data: Uint8Array): number {
+    return crc32leRange(init, data, 0, data.length);
+}
+
+/** crc32le over `data[start, end)` without a subarray (the NVS generator CRCs every 32-byte entry it writes). */
+export function crc32leRange(init: number, data: Uint8Array, start: number, end: number): number {
     let c = ~init >>> 0;
-    for (let i = 0; i < data.length; i++) c = TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+    for (let i = start; i < end; i++) c = TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
     return ~c >>> 0;
 }
 

@@ -7,7 +7,7 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
 import { EspError } from "../esp_common/err.js";
 import { espCrc32 } from "../esp_rom/crc.js";
-import { BITMAP_OFFSET, ENTRIES_PER_PAGE, ENTRY_SIZE, EntryState, FIRST_ENTRY_OFFSET, PAGE_SIZE, bitmapState } from "./format.js";
+import { BITMAP_OFFSET, ENTRIES_PER_PAGE, ENTRY_SIZE, EntryState, FIRST_ENTRY_OFFSET, PAGE_SIZE } from "./format.js";
 
 /** The XTS keys of one NVS partition: 32-byte encryption key and 32-byte tweak key. */
 export interface NvsKeys {
@@ -124,52 +124,65 @@ export function decryptEntry(keys: NvsKeys, offset: number, cipher: Uint8Array):
  * (≈ 10× faster; `generate -e` encrypts every device's partition).
  */
 export function encryptImage(image: Uint8Array, keys: NvsKeys): Uint8Array {
+    return encryptImageInPlace(image.slice(), keys);
+}
+
+/** encryptImage over the caller's own buffer (the generator encrypts the image it has just built). */
+export function encryptImageInPlace(out: Uint8Array, keys: NvsKeys): Uint8Array {
     checkKeyLengths(keys);
-    if (Buffer.compare(Buffer.from(keys.eky), Buffer.from(keys.tky)) === 0) {
+    if (Buffer.compare(keys.eky, keys.tky) === 0) {
         // as OpenSSL's XTS (and so encryptEntry) does
         throw new EspError("ESP_ERR_NVS_XTS_ENCR_FAILED", "AES-XTS failed: the two key halves are equal");
     }
-    const out = Buffer.from(image);
-    const offsets: number[] = [];
+    const offsets = new Int32Array(Math.floor(out.length / PAGE_SIZE) * ENTRIES_PER_PAGE);
+    let n = 0;
     for (let p = 0; p + PAGE_SIZE <= out.length; p += PAGE_SIZE) {
-        const bitmap = out.subarray(p + BITMAP_OFFSET, p + BITMAP_OFFSET + 32);
+        const bitmap = p + BITMAP_OFFSET;
         for (let i = 0; i < ENTRIES_PER_PAGE; i++) {
-            if (bitmapState(bitmap, i) !== EntryState.EMPTY) offsets.push(p + FIRST_ENTRY_OFFSET + i * ENTRY_SIZE);
+            const byte = out[bitmap + (i >> 2)]!;
+            if (byte === 0xff) {
+                i += 3 - (i & 3); // four empty entries
+                continue;
+            }
+            if (((byte >> ((i & 3) * 2)) & 3) !== EntryState.EMPTY) offsets[n++] = p + FIRST_ENTRY_OFFSET + i * ENTRY_SIZE;
         }
     }
-    if (offsets.length === 0) return new Uint8Array(out);
+    if (n === 0) return out;
     // T0 = AES(tky, LE128(offset)); the entry's second block uses T1 = T0·α in GF(2^128) (x^128 + x^7 + x^2 + x + 1)
-    const tweakIn = Buffer.alloc(16 * offsets.length);
-    offsets.forEach((off, k) => tweakIn.writeUInt32LE(off, 16 * k)); // LE128(offset): offsets < 2^32, the rest stays 0
+    const tweakIn = Buffer.alloc(16 * n);
+    for (let k = 0; k < n; k++) tweakIn.writeUInt32LE(offsets[k]!, 16 * k); // LE128(offset): offsets < 2^32, the rest stays 0
     const t0 = ecb(keys.tky, tweakIn);
-    const t = Buffer.alloc(32 * offsets.length);
-    for (let k = 0; k < offsets.length; k++) {
+    const t = Buffer.allocUnsafe(32 * n);
+    const x = Buffer.allocUnsafe(32 * n);
+    for (let k = 0; k < n; k++) {
         const src = 16 * k;
         const dst = 32 * k;
-        t0.copy(t, dst, src, src + 16);
         let carry = 0;
         for (let b = 0; b < 16; b++) {
             const v = t0[src + b]!;
+            t[dst + b] = v;
             t[dst + 16 + b] = ((v << 1) | carry) & 0xff;
             carry = v >> 7;
         }
         if (carry) t[dst + 16] = t[dst + 16]! ^ 0x87;
+        const off = offsets[k]!;
+        for (let b = 0; b < 32; b++) x[dst + b] = out[off + b]! ^ t[dst + b]!;
     }
-    const x = Buffer.alloc(32 * offsets.length);
-    offsets.forEach((off, k) => {
-        for (let b = 0; b < 32; b++) x[32 * k + b] = out[off + b]! ^ t[32 * k + b]!;
-    });
     const y = ecb(keys.eky, x);
-    offsets.forEach((off, k) => {
-        for (let b = 0; b < 32; b++) out[off + b] = y[32 * k + b]! ^ t[32 * k + b]!;
-    });
-    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    for (let k = 0; k < n; k++) {
+        const off = offsets[k]!;
+        const src = 32 * k;
+        for (let b = 0; b < 32; b++) out[off + b] = y[src + b]! ^ t[src + b]!;
+    }
+    return out;
 }
 
 function ecb(key: Uint8Array, data: Buffer): Buffer {
     const c = createCipheriv("aes-256-ecb", key, null);
     c.setAutoPadding(false);
-    return Buffer.concat([c.update(data), c.final()]);
+    const y = c.update(data); // no padding, whole blocks: update returns them all and final() nothing
+    c.final();
+    return y;
 }
 
 /**

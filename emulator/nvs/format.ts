@@ -3,7 +3,7 @@
  * nvs_item_hash_list / nvs_types.hpp): 4096-byte pages of a 32-byte header, a 32-byte entry-state bitmap and
  * 126 entries of 32 bytes. Pure functions over Uint8Array; every multi-byte field is little-endian.
  */
-import { espCrc32 } from "../esp_rom/crc.js";
+import { crc32leRange, espCrc32 } from "../esp_rom/crc.js";
 
 export const PAGE_SIZE = 4096;
 export const ENTRY_SIZE = 32;
@@ -137,11 +137,8 @@ export interface Item {
 }
 
 /** CRC32 over bytes 0–3 and 8–31 of an entry. */
-export function itemCrc(entry: Uint8Array): number {
-    const buf = new Uint8Array(28);
-    buf.set(entry.subarray(0, 4), 0);
-    buf.set(entry.subarray(8, 32), 4);
-    return espCrc32(buf);
+export function itemCrc(entry: Uint8Array, offset = 0): number {
+    return crc32leRange(crc32leRange(0xffffffff, entry, offset, offset + 4), entry, offset + 8, offset + 32);
 }
 
 export function decodeItem(entry: Uint8Array): Item {
@@ -166,15 +163,27 @@ export function decodeItem(entry: Uint8Array): Item {
 /** Builds a 32-byte item header with its CRC. `data` (≤ 8 bytes) goes at 24; unused bytes stay 0xFF. */
 export function encodeItem(fields: { nsIndex: number; type: number; span: number; chunkIndex: number; key: Uint8Array; data: Uint8Array }): Uint8Array {
     const e = new Uint8Array(32).fill(0xff);
-    e[0] = fields.nsIndex;
-    e[1] = fields.type;
-    e[2] = fields.span;
-    e[3] = fields.chunkIndex;
-    e.fill(0, 8, 24);
-    e.set(fields.key.subarray(0, 16), 8);
-    e.set(fields.data.subarray(0, 8), 24);
-    new DataView(e.buffer).setUint32(4, itemCrc(e), true);
+    writeItem(e, 0, fields.nsIndex, fields.type, fields.span, fields.chunkIndex, fields.key, fields.data);
     return e;
+}
+
+/**
+ * Writes an item header at `buf[off]` in place: the 32 bytes must be erased (0xFF); the key is NUL-padded to 16
+ * bytes, `data` (≤ 8 bytes) goes at 24, the CRC at 4.
+ */
+export function writeItem(buf: Uint8Array, off: number, nsIndex: number, type: number, span: number, chunkIndex: number, key: Uint8Array, data: Uint8Array): void {
+    buf[off] = nsIndex;
+    buf[off + 1] = type;
+    buf[off + 2] = span;
+    buf[off + 3] = chunkIndex;
+    buf.fill(0, off + 8, off + 24);
+    buf.set(key.length > 16 ? key.subarray(0, 16) : key, off + 8);
+    buf.set(data.length > 8 ? data.subarray(0, 8) : data, off + 24);
+    const crc = itemCrc(buf, off);
+    buf[off + 4] = crc & 0xff;
+    buf[off + 5] = (crc >>> 8) & 0xff;
+    buf[off + 6] = (crc >>> 16) & 0xff;
+    buf[off + 7] = crc >>> 24;
 }
 
 export function latin1(bytes: Uint8Array): string {

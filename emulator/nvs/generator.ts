@@ -13,9 +13,9 @@
  * - any failure throws before anything is returned: no partial output.
  */
 import { DiagnosticError, EspError } from "../esp_common/err.js";
-import { espCrc32 } from "../esp_rom/crc.js";
+import { crc32leRange } from "../esp_rom/crc.js";
 import type { NvsItem } from "./csv.js";
-import { encryptImage, type NvsKeys } from "./encryption.js";
+import { encryptImageInPlace, type NvsKeys } from "./encryption.js";
 import {
     BITMAP_OFFSET,
     CHUNK_ANY,
@@ -29,10 +29,9 @@ import {
     NVS_VERSION_2,
     PAGE_SIZE,
     PageState,
-    encodeIntData,
-    encodeItem,
     encodePageHeader,
-    setBitmapState,
+    latin1Bytes,
+    writeItem,
 } from "./format.js";
 
 export interface GenerateOptions {
@@ -69,76 +68,81 @@ export function partitionLayout(size: number): { dataBytes: number; readOnly: bo
     return { dataBytes: size - PAGE_SIZE, readOnly: false };
 }
 
-class PageBuf {
-    readonly buf = new Uint8Array(PAGE_SIZE).fill(0xff);
-    used = 0;
-
-    constructor(seq: number, version: number) {
-        this.buf.set(encodePageHeader(PageState.ACTIVE, seq, version), 0);
-    }
-
-    setState(state: number): void {
-        // the state word is outside the header CRC
-        new DataView(this.buf.buffer).setUint32(0, state >>> 0, true);
-    }
-
-    /** Writes `count` entries (data padded with 0xFF) at the next free slot and marks them written. */
-    write(data: Uint8Array, count: number): void {
-        if (this.used + count > ENTRIES_PER_PAGE) throw new Error("internal: NVS page overflow");
-        const off = FIRST_ENTRY_OFFSET + this.used * ENTRY_SIZE;
-        this.buf.set(data.subarray(0, count * ENTRY_SIZE), off);
-        const bitmap = this.buf.subarray(BITMAP_OFFSET, BITMAP_OFFSET + 32);
-        for (let i = 0; i < count; i++) setBitmapState(bitmap, this.used + i, EntryState.WRITTEN);
-        this.used += count;
-    }
-}
-
+/**
+ * Writes pages straight into the image buffer (erased to 0xFF): no per-page or per-entry buffers, since
+ * `generate` builds one partition per device.
+ */
 class Writer {
-    readonly pages: PageBuf[] = [];
-    private remaining: number;
+    /** Pages holding a header. */
+    pages = 0;
+    /** Entries used on the current page. */
+    used = 0;
     usedEntries = 0;
+    private readonly maxPages: number;
+    /** Scratch for the 8-byte data field of an item header. */
+    private readonly data = new Uint8Array(8).fill(0xff);
 
     constructor(
+        readonly image: Uint8Array,
         dataBytes: number,
         readonly version: number,
     ) {
-        this.remaining = dataBytes;
+        this.maxPages = Math.floor(dataBytes / PAGE_SIZE);
         this.newPage();
     }
 
-    get cur(): PageBuf {
-        return this.pages[this.pages.length - 1]!;
+    private get base(): number {
+        return (this.pages - 1) * PAGE_SIZE;
     }
 
-    newPage(): PageBuf {
-        if (this.pages.length > 0 && new DataView(this.cur.buf.buffer).getUint32(0, true) === PageState.ACTIVE) {
-            this.cur.setState(PageState.FULL);
-        }
-        if (this.remaining < PAGE_SIZE) {
+    newPage(): void {
+        if (this.pages > 0) setPageState(this.image, this.base, PageState.FULL); // the state word is outside the header CRC
+        if (this.pages >= this.maxPages) {
             throw new EspError(
                 "ESP_ERR_NVS_NOT_ENOUGH_SPACE",
                 "the partition size is less than the size of the data in the CSV; increase the size",
                 { field: "size" },
             );
         }
-        this.remaining -= PAGE_SIZE;
-        const p = new PageBuf(this.pages.length, this.version);
-        this.pages.push(p);
-        return p;
+        this.image.set(encodePageHeader(PageState.ACTIVE, this.pages, this.version), this.pages * PAGE_SIZE);
+        this.pages++;
+        this.used = 0;
     }
 
-    private put(data: Uint8Array, count: number): void {
-        this.cur.write(data, count);
+    /** Marks `count` entries from the next free slot written; returns the offset of the first. */
+    private claim(count: number): number {
+        if (this.used + count > ENTRIES_PER_PAGE) throw new Error("internal: NVS page overflow");
+        const base = this.base;
+        const bitmap = base + BITMAP_OFFSET;
+        for (let i = this.used, end = this.used + count; i < end; i++) {
+            const shift = (i & 3) * 2; // EntryState.WRITTEN (10) over EMPTY (11): clear the low bit
+            this.image[bitmap + (i >> 2)] = (this.image[bitmap + (i >> 2)]! & ~(3 << shift)) | (EntryState.WRITTEN << shift);
+        }
+        const off = base + FIRST_ENTRY_OFFSET + this.used * ENTRY_SIZE;
+        this.used += count;
         this.usedEntries += count;
+        return off;
     }
 
-    writeItemHeader(fields: Parameters<typeof encodeItem>[0]): void {
-        this.put(encodeItem(fields), 1);
+    /** An item header whose data field is `this.data`, reset to 0xFF afterwards. */
+    private header(nsIndex: number, type: number, span: number, chunkIndex: number, key: Uint8Array): void {
+        writeItem(this.image, this.claim(1), nsIndex, type, span, chunkIndex, key, this.data);
+        this.data.fill(0xff);
+    }
+
+    private payload(bytes: Uint8Array, entries: number): void {
+        this.image.set(bytes, this.claim(entries));
     }
 
     primitive(nsIndex: number, key: Uint8Array, type: keyof typeof INT_TYPES, value: bigint): void {
-        if (this.cur.used >= ENTRIES_PER_PAGE) this.newPage();
-        this.writeItemHeader({ nsIndex, type: INT_TYPES[type].code, span: 1, chunkIndex: CHUNK_ANY, key, data: encodeIntData(type, value) });
+        if (this.used >= ENTRIES_PER_PAGE) this.newPage();
+        const t = INT_TYPES[type];
+        let v = BigInt.asUintN(t.bytes * 8, value);
+        for (let i = 0; i < t.bytes; i++) {
+            this.data[i] = Number(v & 0xffn);
+            v >>= 8n;
+        }
+        this.header(nsIndex, t.code, 1, CHUNK_ANY, key);
     }
 
     /** A string, or a v1 blob: header + payload on one page. */
@@ -147,47 +151,62 @@ class Writer {
         const span = dataEntries + 1;
         // nvs_partition_gen moves on when used + span ≥ 126 (the last entry of a page never ends a string);
         // a span of 126 on a fresh page fills it exactly, which the device accepts (the generator crashes there)
-        if (this.cur.used >= ENTRIES_PER_PAGE || (this.cur.used + span >= ENTRIES_PER_PAGE && this.cur.used > 0)) this.newPage();
-        this.writeItemHeader({ nsIndex, type, span, chunkIndex: CHUNK_ANY, key, data: varlenData(payload) });
-        this.put(payload, dataEntries);
+        if (this.used >= ENTRIES_PER_PAGE || (this.used + span >= ENTRIES_PER_PAGE && this.used > 0)) this.newPage();
+        this.varlenData(payload, 0, payload.length);
+        this.header(nsIndex, type, span, CHUNK_ANY, key);
+        this.payload(payload, dataEntries);
     }
 
     /** A v2 blob: blob_data chunks filling the free room of each page, then the blob_index. */
     multiPageBlob(nsIndex: number, key: Uint8Array, payload: Uint8Array): void {
-        if (this.cur.used >= ENTRIES_PER_PAGE) this.newPage();
+        if (this.used >= ENTRIES_PER_PAGE) this.newPage();
         let offset = 0;
         let chunkCount = 0;
         for (;;) {
-            const tailroom = (ENTRIES_PER_PAGE - this.cur.used - 1) * ENTRY_SIZE;
+            const tailroom = (ENTRIES_PER_PAGE - this.used - 1) * ENTRY_SIZE;
             const chunkSize = Math.min(tailroom, payload.length - offset);
-            const chunk = payload.subarray(offset, offset + chunkSize);
             if (chunkCount > 0x7f) {
                 throw new EspError("ESP_ERR_NVS_VALUE_TOO_LONG", `blob of ${payload.length} bytes needs more than 128 chunks`, { field: "value" });
             }
             const dataEntries = Math.ceil(chunkSize / ENTRY_SIZE);
-            this.writeItemHeader({ nsIndex, type: ItemType.BLOB_DATA, span: dataEntries + 1, chunkIndex: chunkCount, key, data: varlenData(chunk) });
-            this.put(chunk, dataEntries);
+            this.varlenData(payload, offset, offset + chunkSize);
+            this.header(nsIndex, ItemType.BLOB_DATA, dataEntries + 1, chunkCount, key);
+            this.payload(payload.subarray(offset, offset + chunkSize), dataEntries);
             chunkCount++;
             offset += chunkSize;
             const remaining = payload.length - offset;
             if (remaining > 0 || tailroom - chunkSize < ENTRY_SIZE) this.newPage();
             if (remaining === 0) break;
         }
-        const idx = new Uint8Array(8).fill(0xff);
-        new DataView(idx.buffer).setUint32(0, payload.length, true);
-        idx[4] = chunkCount;
-        idx[5] = 0; // chunk start (VER_0)
-        this.writeItemHeader({ nsIndex, type: ItemType.BLOB_IDX, span: 1, chunkIndex: CHUNK_ANY, key, data: idx });
+        const d = this.data;
+        d[0] = payload.length & 0xff;
+        d[1] = (payload.length >>> 8) & 0xff;
+        d[2] = (payload.length >>> 16) & 0xff;
+        d[3] = payload.length >>> 24;
+        d[4] = chunkCount;
+        d[5] = 0; // chunk start (VER_0)
+        this.header(nsIndex, ItemType.BLOB_IDX, 1, CHUNK_ANY, key);
+    }
+
+    /** Data field of a string / v1 blob / blob_data header: u16 size, 0xFFFF, CRC32 of the payload. */
+    private varlenData(payload: Uint8Array, start: number, end: number): void {
+        const d = this.data;
+        const n = end - start;
+        d[0] = n & 0xff;
+        d[1] = n >>> 8;
+        const crc = crc32leRange(0xffffffff, payload, start, end);
+        d[4] = crc & 0xff;
+        d[5] = (crc >>> 8) & 0xff;
+        d[6] = (crc >>> 16) & 0xff;
+        d[7] = crc >>> 24;
     }
 }
 
-/** Data field of a string / v1 blob / blob_data header: u16 size, 0xFFFF, CRC32 of the payload. */
-function varlenData(payload: Uint8Array): Uint8Array {
-    const d = new Uint8Array(8).fill(0xff);
-    const dv = new DataView(d.buffer);
-    dv.setUint16(0, payload.length, true);
-    dv.setUint32(4, espCrc32(payload), true);
-    return d;
+function setPageState(image: Uint8Array, base: number, state: number): void {
+    image[base] = state & 0xff;
+    image[base + 1] = (state >>> 8) & 0xff;
+    image[base + 2] = (state >>> 16) & 0xff;
+    image[base + 3] = state >>> 24;
 }
 
 const MAX_NAMESPACES = 254;
@@ -197,11 +216,11 @@ export function generateImage(items: NvsItem[], options: GenerateOptions): Gener
     const version = options.version ?? 2;
     if (version !== 1 && version !== 2) throw new DiagnosticError("NVS_BAD_VERSION", `--version must be 1 or 2, got ${String(version)}`, { field: "version" });
     const { dataBytes, readOnly } = partitionLayout(options.size);
-    const w = new Writer(dataBytes, version === 2 ? NVS_VERSION_2 : NVS_VERSION_1);
+    let image: Uint8Array = new Uint8Array(readOnly ? dataBytes : options.size).fill(0xff);
+    const w = new Writer(image, dataBytes, version === 2 ? NVS_VERSION_2 : NVS_VERSION_1);
     const namespaces = new Map<string, number>();
     let current = 0;
     let entries = 0;
-    const utf8 = new TextEncoder();
 
     for (const item of items) {
         const at = { line: item.line, field: "key" };
@@ -215,17 +234,16 @@ export function generateImage(items: NvsItem[], options: GenerateOptions): Gener
                 if (namespaces.size >= MAX_NAMESPACES) {
                     throw new EspError("ESP_ERR_NVS_NOT_ENOUGH_SPACE", `more than ${MAX_NAMESPACES} namespaces`, at);
                 }
-                checkKey(item.name, at);
+                const name = keyBytes(item.name, at);
                 current = namespaces.size + 1;
                 namespaces.set(item.name, current);
-                w.primitive(0, utf8.encode(item.name), "u8", BigInt(current));
+                w.primitive(0, name, "u8", BigInt(current));
                 continue;
             }
             if (current === 0) {
                 throw new EspError("ESP_ERR_NVS_NOT_FOUND", `key '${item.key}' comes before any namespace row; add a 'name,namespace,,' row first`, at);
             }
-            checkKey(item.key, at);
-            const key = utf8.encode(item.key);
+            const key = keyBytes(item.key, at);
             entries++;
             switch (item.kind) {
                 case "int": {
@@ -262,16 +280,19 @@ export function generateImage(items: NvsItem[], options: GenerateOptions): Gener
         }
     }
 
-    const pages = w.pages.length;
-    const total = readOnly ? pages * PAGE_SIZE : options.size;
-    let image: Uint8Array = new Uint8Array(total).fill(0xff);
-    w.pages.forEach((p, i) => image.set(p.buf, i * PAGE_SIZE));
-    if (options.keys) image = encryptImage(image, options.keys);
+    const pages = w.pages;
+    if (readOnly && pages * PAGE_SIZE < image.length) image = image.slice(0, pages * PAGE_SIZE);
+    if (options.keys) encryptImageInPlace(image, options.keys);
     return { image, pages, entries, usedEntries: w.usedEntries, readOnly };
 }
 
-function checkKey(key: string, at: { line?: number; field: string }): void {
-    const n = new TextEncoder().encode(key).length;
+/** The key's UTF-8 bytes, checked like nvs_flash does (1..15 bytes). */
+function keyBytes(key: string, at: { line?: number; field: string }): Uint8Array {
+    let ascii = key.length <= 15;
+    for (let i = 0; ascii && i < key.length; i++) if (key.charCodeAt(i) > 0x7f) ascii = false;
+    const bytes = ascii ? latin1Bytes(key) : new TextEncoder().encode(key);
+    const n = bytes.length;
     if (n > 15) throw new EspError("ESP_ERR_NVS_KEY_TOO_LONG", `key '${key}' is ${n} bytes; NVS keys are at most 15`, at);
     if (n === 0) throw new EspError("ESP_ERR_NVS_INVALID_NAME", "empty key", at);
+    return bytes;
 }

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, c
 import { join, resolve } from "node:path";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { encodeSecureCert, matterSecureCertEntries } from "../../emulator/esp_secure_cert/index.js";
-import { encodeNvsKeys, encryptImage, generateImage, resolveNvsRows, type NvsItem, type NvsKeys } from "../../emulator/nvs/index.js";
+import { encodeNvsKeys, generateImage, resolveNvsRows, type NvsItem, type NvsKeys } from "../../emulator/nvs/index.js";
 import { generateOnboardingCodes } from "../onboarding/index.js";
 import { issueDac } from "../pki/issue.js";
 import { type P256Key, SeededRng, keyFromScalar, pem, pkcs8Der, randomKey, sec1Der } from "../pki/keys.js";
@@ -415,8 +415,7 @@ export function nvsImage(rows: readonly FactoryRow[], size: number, keys?: NvsKe
         }
         line++;
     }
-    const plain = generateImage(items, { size }).image;
-    return keys ? encryptImage(plain, keys) : plain;
+    return generateImage(items, { size, ...(keys ? { keys } : {}) }).image;
 }
 
 function writeOne(path: string, data: Uint8Array | string, mode: number): void {
