@@ -1,10 +1,14 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import jsQR from "jsqr";
+import jsQRModule from "jsqr";
 import { PNG } from "pngjs";
 import { inflateSync } from "node:zlib";
 import { adler32, deflateRows, pngGrey1 } from "./png.js";
 import { qrMatrix, qrPng } from "./qrlabel.js";
+
+// jsqr is CommonJS with `exports.default`
+type JsQR = typeof import("jsqr").default;
+const jsQR: JsQR = (jsQRModule as unknown as { default?: JsQR }).default ?? (jsQRModule as unknown as JsQR);
 
 /** Lines of `stride` bytes where each line is new or a copy of the previous one (like a scaled QR label). */
 const lines = fc

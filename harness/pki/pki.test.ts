@@ -87,6 +87,11 @@ describe("pki: issuing", () => {
         );
         const r = randomKey();
         expect(Buffer.from(p256.getPublicKey(r.privateKey, false)).equals(Buffer.from(r.publicKey))).to.equal(true);
+        // one generator object is reused: each call must still draw a new key pair and keep the earlier one intact
+        const r2 = randomKey();
+        expect(Buffer.from(r2.privateKey).equals(Buffer.from(r.privateKey))).to.equal(false);
+        expect(Buffer.from(p256.getPublicKey(r2.privateKey, false)).equals(Buffer.from(r2.publicKey))).to.equal(true);
+        expect(Buffer.from(p256.getPublicKey(r.privateKey, false)).equals(Buffer.from(r.publicKey))).to.equal(true);
         const sig = nodeSign("sha256", Buffer.from("m"), r.keyObject);
         expect(nodeVerify("sha256", Buffer.from("m"), createPublicKey(r.keyObject), sig)).to.equal(true);
         expect(() => keyFromScalar(new Uint8Array(32))).to.throw(DiagnosticError);
