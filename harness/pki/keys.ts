@@ -30,12 +30,47 @@ export function spkiFromPoint(point: Uint8Array): Uint8Array {
 
 /** SEC1 ECPrivateKey DER (RFC 5915) with the curve and the public key. */
 export function sec1Der(key: Pick<P256Key, "privateKey" | "publicKey">): Uint8Array {
+    return fromTemplate(SEC1, key) ?? sec1Generic(key);
+}
+
+function sec1Generic(key: Pick<P256Key, "privateKey" | "publicKey">): Uint8Array {
     return seq(integer(1), octets(key.privateKey), explicit(0, oid(OID.prime256v1)), explicit(1, bitString(key.publicKey)));
 }
 
 /** PKCS#8 PrivateKeyInfo DER. */
 export function pkcs8Der(key: Pick<P256Key, "privateKey" | "publicKey">): Uint8Array {
+    return fromTemplate(PKCS8, key) ?? pkcs8Generic(key);
+}
+
+function pkcs8Generic(key: Pick<P256Key, "privateKey" | "publicKey">): Uint8Array {
     return seq(integer(0), seq(oid(OID.ecPublicKey), oid(OID.prime256v1)), octets(seq(integer(1), octets(key.privateKey), explicit(1, bitString(key.publicKey)))));
+}
+
+/**
+ * With a 32-byte scalar and a 65-byte point both encodings have one fixed layout: the DER of a marker key with
+ * the scalar and the point copied over (mass DAC generation writes both files for every device).
+ */
+interface KeyTemplate {
+    der: Uint8Array;
+    d: number;
+    q: number;
+}
+const SEC1 = keyTemplate(sec1Generic);
+const PKCS8 = keyTemplate(pkcs8Generic);
+
+function keyTemplate(encode: (k: Pick<P256Key, "privateKey" | "publicKey">) => Uint8Array): KeyTemplate {
+    const der = encode({ privateKey: new Uint8Array(32).fill(0xd1), publicKey: new Uint8Array(65).fill(0x9e) });
+    const d = Buffer.from(der).indexOf(Buffer.alloc(32, 0xd1));
+    const q = Buffer.from(der).indexOf(Buffer.alloc(65, 0x9e));
+    return { der, d, q };
+}
+
+function fromTemplate(t: KeyTemplate, key: Pick<P256Key, "privateKey" | "publicKey">): Uint8Array | undefined {
+    if (key.privateKey.length !== 32 || key.publicKey.length !== 65) return undefined;
+    const out = t.der.slice();
+    out.set(key.privateKey, t.d);
+    out.set(key.publicKey, t.q);
+    return out;
 }
 
 export function pem(label: string, der: Uint8Array): string {

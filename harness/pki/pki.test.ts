@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { execFileSync } from "node:child_process";
-import { createPublicKey, sign as nodeSign, verify as nodeVerify } from "node:crypto";
+import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from "node:crypto";
 import { p256 } from "@noble/curves/nist.js";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -75,6 +75,18 @@ describe("pki: issuing", () => {
             expect(Buffer.from(l.publicKey).equals(Buffer.from(k.publicKey))).to.equal(true);
         }
         expect(Buffer.from(keyFromScalar(k.privateKey).publicKey).equals(Buffer.from(k.publicKey))).to.equal(true);
+    });
+
+    it("SEC1 and PKCS#8 DER (fixed-layout fast path) are byte-for-byte what OpenSSL exports for the same key", () => {
+        fc.assert(
+            fc.property(fc.bigInt({ min: 1n, max: P256_ORDER - 1n }), d => {
+                const k = keyFromScalar(new Uint8Array(Buffer.from(d.toString(16).padStart(64, "0"), "hex")));
+                const ko = createPrivateKey({ key: { kty: "EC", crv: "P-256", d: Buffer.from(k.privateKey).toString("base64url"), x: Buffer.from(k.publicKey.subarray(1, 33)).toString("base64url"), y: Buffer.from(k.publicKey.subarray(33)).toString("base64url") }, format: "jwk" });
+                expect(Buffer.from(sec1Der(k)).equals(ko.export({ format: "der", type: "sec1" }))).to.equal(true);
+                expect(Buffer.from(pkcs8Der(k)).equals(ko.export({ format: "der", type: "pkcs8" }))).to.equal(true);
+            }),
+            { numRuns: 40 },
+        );
     });
 
     it("keyFromScalar and randomKey (OpenSSL point multiplication, lazy KeyObject) agree with @noble/curves and sign verifiably", () => {
