@@ -212,6 +212,8 @@ interface DacTemplate {
     keyUsage: Uint8Array;
     skidOid: Uint8Array;
     akid: Uint8Array;
+    /** Byte layouts by CN length (see dacLayout); null: markers not unique, use the structured encoder. */
+    layouts: Map<number, DacLayout | null>;
 }
 /** By issuer certificate and key objects (callers often pass a fresh `{ cert, key }` per DAC). */
 const dacTemplates = new WeakMap<object, WeakMap<object, Map<string, DacTemplate>>>();
@@ -237,6 +239,7 @@ function dacTemplate(issuer: { cert: Certificate; key: P256Key }, vid: number, p
             keyUsage: ext(OID.keyUsage, true, keyUsageBits(KU.digitalSignature)),
             skidOid: oid(OID.subjectKeyIdentifier),
             akid: ext(OID.authorityKeyIdentifier, false, seq(tlv(0x80, issuerSkid(issuer)))),
+            layouts: new Map(),
         };
         perIssuer.set(id, t);
     }
@@ -247,28 +250,77 @@ function dacTemplate(issuer: { cert: Certificate; key: P256Key }, vid: number, p
 function issueDacFromTemplate(o: IssueOptions, key: P256Key, issuer: { cert: Certificate; key: P256Key }, notBefore: Date, notAfter: Date): IssuedCertificate {
     if (notAfter.getTime() < notBefore.getTime()) throw new DiagnosticError("CHIP_ERROR_INVALID_ARGUMENT", "notAfter is before notBefore", { field: "notAfter" });
     let serial = o.serial;
+    let serialBytes: Uint8Array | undefined;
     if (serial === undefined) {
         const b = o.rng ? o.rng.bytes(8) : new Uint8Array(randomBytes(8));
         b[0]! &= 0x7f;
         if (b[0] === 0) b[0] = 1;
+        serialBytes = b; // 8 bytes, first one 1..0x7F: its DER INTEGER is exactly these bytes
         serial = BigInt("0x" + Buffer.from(b).toString("hex"));
     }
     if (serial <= 0n) throw new DiagnosticError("CHIP_ERROR_INVALID_ARGUMENT", "serial must be positive", { field: "serial" });
     const t = dacTemplate(issuer, o.vid!, o.pid!, notBefore, notAfter);
     const skid = keyIdentifier(key.publicKey);
-    const tbs = seq(
+    const cn = o.commonName ?? "mfgsim DAC";
+    const cnBytes = Buffer.from(cn, "utf8");
+    const layout = serialBytes && key.publicKey.length === 65 ? dacLayout(t, cnBytes.length) : undefined;
+    let tbs: Uint8Array;
+    if (layout) {
+        tbs = layout.tbs.slice();
+        tbs.set(serialBytes!, layout.serial);
+        if (cnBytes.length) tbs.set(cnBytes, layout.cn);
+        tbs.set(key.publicKey, layout.pub);
+        tbs.set(skid, layout.skid);
+    } else tbs = dacTbs(t, serial, cn, key.publicKey, skid);
+    const signature = signDer(issuer.key, tbs, o.rng !== undefined);
+    const der = seq(tbs, t.sigAlg, bitString(signature));
+    return issued(der, key, skid);
+}
+
+function dacTbs(t: DacTemplate, serial: bigint, cn: string, publicKey: Uint8Array, skid: Uint8Array): Uint8Array {
+    return seq(
         t.version,
         integer(serial),
         t.sigAlg,
         t.issuerName,
         t.validity,
-        seq(set(seq(t.cnOid, utf8(o.commonName ?? "mfgsim DAC"))), ...t.subjectTail),
-        seq(t.spkiAlg, bitString(key.publicKey)),
+        seq(set(seq(t.cnOid, utf8(cn))), ...t.subjectTail),
+        seq(t.spkiAlg, bitString(publicKey)),
         explicit(3, seq(t.basicConstraints, t.keyUsage, seq(t.skidOid, octets(octets(skid))), t.akid)),
     );
-    const signature = signDer(issuer.key, tbs, o.rng !== undefined);
-    const der = seq(tbs, t.sigAlg, bitString(signature));
-    return issued(der, key, skid);
+}
+
+/**
+ * The whole TBSCertificate of a DAC with an 8-byte serial, a CN of `cnLength` UTF-8 bytes and a 65-byte key,
+ * as bytes with the offsets of those fields: a DAC is then one copy and four writes. Found by encoding marker
+ * values once; undefined (use dacTbs) when a marker is not unique in the encoding, e.g. a CN of a few bytes.
+ */
+interface DacLayout {
+    tbs: Uint8Array;
+    serial: number;
+    cn: number;
+    pub: number;
+    skid: number;
+}
+
+function dacLayout(t: DacTemplate, cnLength: number): DacLayout | undefined {
+    const cached = t.layouts.get(cnLength);
+    if (cached !== undefined) return cached ?? undefined;
+    const marker = (n: number, a: number, b: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (i * a + b) & 0xff));
+    const serial = Buffer.from([0x3c, 0xa5, 0x5a, 0xc3, 0x96, 0x69, 0x0f, 0xf1]);
+    const cn = Buffer.from(Array.from({ length: cnLength }, (_, i) => 0x41 + ((i * 7 + 3) % 26))); // ASCII: one byte a character
+    const pub = Buffer.concat([Buffer.of(4), marker(64, 37, 11)]);
+    const skid = marker(20, 53, 0x87);
+    const tbs = Buffer.from(dacTbs(t, BigInt("0x" + serial.toString("hex")), cn.toString("latin1"), pub, skid));
+    const at = (m: Buffer): number => {
+        const i = tbs.indexOf(m);
+        return i >= 0 && tbs.lastIndexOf(m) === i ? i : -1;
+    };
+    const layout = { tbs: new Uint8Array(tbs), serial: at(serial), cn: cnLength ? at(cn) : 0, pub: at(pub), skid: at(skid) };
+    const ok = layout.serial >= 0 && layout.cn >= 0 && layout.pub >= 0 && layout.skid >= 0;
+    if (t.layouts.size >= 16) t.layouts.clear();
+    t.layouts.set(cnLength, ok ? layout : null);
+    return ok ? layout : undefined;
 }
 
 export const issuePaa = (o: Omit<IssueOptions, "kind" | "issuer">): IssuedCertificate => issueCertificate({ commonName: "mfgsim Test PAA", ...o, kind: "PAA" });
