@@ -100,9 +100,27 @@ export function deflateRows(raw: Uint8Array, stride: number, rows: number): Uint
     };
     const lineDcode = reverse5(lineDist.code);
     const oneDcode = reverse5(one.code);
+    // Adler-32 line by line: a repeated line adds its byte sum S to s1 and n·s1 + W to s2, W = Σ (n − i)·b[i]
+    let s1 = 1;
+    let s2 = 0;
+    let lineSum = 0;
+    let lineWeighted = 0;
     for (let y = 0; y < rows; y++) {
         const start = y * stride;
-        if (y > 0 && sameLine(raw, start - stride, start, stride)) {
+        const repeat = y > 0 && sameLine(raw, start - stride, start, stride);
+        if (!repeat) {
+            lineSum = 0;
+            lineWeighted = 0;
+            for (let i = 0; i < stride; i++) {
+                lineSum += raw[start + i]!;
+                lineWeighted += (stride - i) * raw[start + i]!;
+            }
+            lineSum %= 65521;
+            lineWeighted %= 65521;
+        }
+        s2 = (s2 + stride * s1 + lineWeighted) % 65521;
+        s1 = (s1 + lineSum) % 65521;
+        if (repeat) {
             let left = stride;
             while (left > 0) {
                 // never leave 1–2 bytes (a match is ≥ 3): they go as literals
@@ -129,7 +147,7 @@ export function deflateRows(raw: Uint8Array, stride: number, rows: number): Uint
     }
     w.put(LIT_CODE[256]!, LIT_BITS[256]!); // end of block
     w.flush();
-    const adler = adler32(raw);
+    const adler = ((s2 << 16) | s1) >>> 0;
     w.out[w.pos++] = adler >>> 24;
     w.out[w.pos++] = (adler >>> 16) & 0xff;
     w.out[w.pos++] = (adler >>> 8) & 0xff;

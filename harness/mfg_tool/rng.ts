@@ -4,7 +4,8 @@
  * only on (seed, index, purpose), so --jobs, --shard and --resume never change them. Seeded keys are for test
  * batches only: anyone who knows the seed knows every DAC private key of the batch.
  */
-import { hkdfSync, randomBytes } from "node:crypto";
+import { hkdfSync } from "node:crypto";
+import { osRandomBytes } from "../pki/random.js";
 import { TRIVIAL_PASSCODES } from "../onboarding/rules.js";
 
 const SALT = Buffer.from("mfgsim/generate/v1", "utf8");
@@ -19,23 +20,7 @@ export interface Rng {
 }
 
 export function deviceRng(seed: Uint8Array | undefined, index: number): Rng {
-    if (seed === undefined) {
-        // one OS draw per device, served in slices
-        let pool = randomBytes(256);
-        let pos = 0;
-        return {
-            seeded: false,
-            bytes: (_purpose, n) => {
-                if (pos + n > pool.length) {
-                    pool = randomBytes(Math.max(256, n));
-                    pos = 0;
-                }
-                const out = new Uint8Array(pool.subarray(pos, pos + n));
-                pos += n;
-                return out;
-            },
-        };
-    }
+    if (seed === undefined) return { seeded: false, bytes: (_purpose, n) => osRandomBytes(n) };
     const ikm = Buffer.from(seed);
     return {
         seeded: true,

@@ -8,10 +8,11 @@
  * so a worker can issue thousands of DACs per second. `overrides` bend single fields on purpose (tests of the
  * verifier's profile checks).
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { TAG, bitString, boolean, concat, explicit, integer, octets, oid, seq, set, time, tlv, utf8 } from "./der.js";
 import { type P256Key, SeededRng, generateKey, pem, signDer, spkiFromPoint } from "./keys.js";
+import { osRandomBytes } from "./random.js";
 import { type Certificate, KU, OID, parseCertificate, skidOf } from "./x509.js";
 
 export type CertKind = "PAA" | "PAI" | "DAC";
@@ -149,7 +150,7 @@ export function issueCertificate(o: IssueOptions): IssuedCertificate {
 
     let serial = o.serial;
     if (serial === undefined) {
-        const b = o.rng ? o.rng.bytes(8) : new Uint8Array(randomBytes(8));
+        const b = o.rng ? o.rng.bytes(8) : osRandomBytes(8);
         b[0]! &= 0x7f;
         if (b[0] === 0) b[0] = 1;
         serial = BigInt("0x" + Buffer.from(b).toString("hex"));
@@ -252,7 +253,7 @@ function issueDacFromTemplate(o: IssueOptions, key: P256Key, issuer: { cert: Cer
     let serial = o.serial;
     let serialBytes: Uint8Array | undefined;
     if (serial === undefined) {
-        const b = o.rng ? o.rng.bytes(8) : new Uint8Array(randomBytes(8));
+        const b = o.rng ? o.rng.bytes(8) : osRandomBytes(8);
         b[0]! &= 0x7f;
         if (b[0] === 0) b[0] = 1;
         serialBytes = b; // 8 bytes, first one 1..0x7F: its DER INTEGER is exactly these bytes

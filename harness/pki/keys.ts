@@ -74,8 +74,10 @@ function fromTemplate(t: KeyTemplate, key: Pick<P256Key, "privateKey" | "publicK
 }
 
 export function pem(label: string, der: Uint8Array): string {
-    const b64 = Buffer.from(der).toString("base64");
-    return `-----BEGIN ${label}-----\n${b64.replace(/.{1,64}/g, "$&\n")}-----END ${label}-----\n`;
+    const b64 = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString("base64");
+    let body = "";
+    for (let i = 0; i < b64.length; i += 64) body += b64.slice(i, i + 64) + "\n";
+    return `-----BEGIN ${label}-----\n${body}-----END ${label}-----\n`;
 }
 
 /** All PEM blocks of a text: [{label, der}]. */
