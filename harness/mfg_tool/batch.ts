@@ -81,11 +81,21 @@ function fingerprint(c: MfgConfig): string {
     return createHash("sha256").update(JSON.stringify({ ...rest, seed: seed === undefined ? null : createHash("sha256").update(seed).digest("hex") })).digest("hex");
 }
 
-function readJournal(path: string): DeviceJournal[] {
+/**
+ * The journal's device lines. Lines of devices in `known` (this run's, already in memory) are not parsed: the
+ * uuid at the start of the line identifies them (JSON.stringify writes `index` then `uuid` first), and only
+ * `{ uuid }` is returned for them.
+ */
+function readJournal(path: string, known?: ReadonlyMap<string, unknown>): Array<DeviceJournal | { uuid: string }> {
     if (!existsSync(path)) return [];
-    const out: DeviceJournal[] = [];
+    const out: Array<DeviceJournal | { uuid: string }> = [];
     for (const line of readFileSync(path, "utf8").split("\n")) {
         if (!line.trim()) continue;
+        const head = known && JOURNAL_HEAD.exec(line);
+        if (head && known!.has(head[1]!)) {
+            out.push({ uuid: head[1]! });
+            continue;
+        }
         try {
             out.push(JSON.parse(line) as DeviceJournal);
         } catch {
@@ -94,6 +104,7 @@ function readJournal(path: string): DeviceJournal[] {
     }
     return out;
 }
+const JOURNAL_HEAD = /^\{"index":-?\d+,"uuid":"([^"\\]+)"/;
 
 export async function runBatch(config: MfgConfig, options: BatchOptions): Promise<BatchResult> {
     const started = Date.now();
@@ -210,7 +221,7 @@ export async function runBatch(config: MfgConfig, options: BatchOptions): Promis
     const done = new Map<number, DeviceJournal>();
     if (c.resume) {
         for (const name of readdirSync(top)) if (name.startsWith(".tmp-")) rmSync(join(top, name), { recursive: true, force: true });
-        for (const j of readJournal(journal)) if (existsSync(join(top, j.uuid))) done.set(j.index, j);
+        for (const j of readJournal(journal) as DeviceJournal[]) if (existsSync(join(top, j.uuid))) done.set(j.index, j);
     }
     const todo = slice.filter(i => !done.has(i));
     const results = new Map<number, DeviceJournal>();
@@ -225,14 +236,10 @@ export async function runBatch(config: MfgConfig, options: BatchOptions): Promis
     const devices = slice.map(i => results.get(i)!);
     const template = templateRows(ctx);
     const keys = template.map(r => r.key);
-    await writeFileAtomic(join(staging, "config.csv"), configCsvText(template));
-    await writeFileAtomic(join(staging, "master.csv"), [csvRow(keys), ...devices.map(d => csvRow(d.master))].map(l => l + "\n").join(""));
     const pinHeader = c.dynamicPasscode ? ["Index", "Iteration Count", "Salt", "Discriminator"] : ["Index", "PIN Code", "Iteration Count", "Salt", "Verifier", "Discriminator"];
     const pinRows = devices.map(d =>
         c.dynamicPasscode ? [d.index, d.iterationCount, d.salt, d.discriminator] : [d.index, d.passcode, d.iterationCount, d.salt, d.verifier, d.discriminator],
     );
-    await writePrivateFile(join(staging, "pin_disc.csv"), [pinHeader, ...pinRows].map(r => r.join(",") + "\n").join(""));
-
     const now = new Date();
     const summaryHeader = [...keys, ...(c.dynamicPasscode ? [] : ["pincode", "qrcode", "manualcode"]), ...(c.commissionableDataInSecureCert ? ["discriminator", "iteration-count", "salt"] : []), ...(c.rdIdUidInSecureCert ? ["rd-id-uid"] : [])];
     const summaryRows = devices.map(d => [
@@ -242,16 +249,25 @@ export async function runBatch(config: MfgConfig, options: BatchOptions): Promis
         ...(c.rdIdUidInSecureCert ? [d.rdIdUid ?? ""] : []),
     ]);
     const summaryCsv = join(top, `summary-${timestamp(now, false)}.csv`);
-    await writePrivateFile(summaryCsv, csvDocument([summaryHeader, ...summaryRows]));
-    let cnDacsCsv: string | null = null;
-    if (pai) {
-        cnDacsCsv = join(top, `cn_dacs-${timestamp(now, true)}.csv`);
-        await writeFileAtomic(cnDacsCsv, csvDocument([["CN", "certs"], ...devices.filter(d => d.cnDac).map(d => d.cnDac!)]));
-    }
+    const cnDacsCsv = pai ? join(top, `cn_dacs-${timestamp(now, true)}.csv`) : null;
+    // built one after the other, written concurrently (each write is a few thread-pool round trips and an fsync)
+    await Promise.all([
+        writeFileAtomic(join(staging, "config.csv"), configCsvText(template)),
+        writeFileAtomic(join(staging, "master.csv"), [csvRow(keys), ...devices.map(d => csvRow(d.master))].map(l => l + "\n").join("")),
+        writePrivateFile(join(staging, "pin_disc.csv"), [pinHeader, ...pinRows].map(r => r.join(",") + "\n").join("")),
+        writePrivateFile(summaryCsv, csvDocument([summaryHeader, ...summaryRows])),
+        ...(cnDacsCsv ? [writeFileAtomic(cnDacsCsv, csvDocument([["CN", "certs"], ...devices.filter(d => d.cnDac).map(d => d.cnDac!)]))] : []),
+    ]);
 
     // manifest: every complete device of this batch in the directory (shards run into the same outdir add up)
     const all = new Map<string, ManifestRecord>();
-    for (const j of readJournal(journal)) if (existsSync(join(top, j.uuid))) all.set(j.uuid, j.record);
+    const known = new Map<string, ManifestRecord>();
+    for (const j of results.values()) known.set(j.uuid, j.record);
+    for (const j of readJournal(journal, known)) {
+        if ("record" in j) {
+            if (existsSync(join(top, j.uuid))) all.set(j.uuid, j.record);
+        } else all.set(j.uuid, known.get(j.uuid)!); // this run's devices (or resumed ones): their directories are in place
+    }
     const records = [...all.values()].sort((a, b) => a.index - b.index || a.id.localeCompare(b.id));
     const manifest = join(top, "manifest.json");
     await writeFileAtomic(

@@ -7,12 +7,16 @@ export function csvField(value: string): string {
 /** One row without its line end; a row of one empty field is `""` as Python writes it. */
 export function csvRow(fields: readonly string[]): string {
     if (fields.length === 1 && fields[0] === "") return '""';
-    return fields.map(csvField).join(",");
+    let line = "";
+    for (let i = 0; i < fields.length; i++) line += (i ? "," : "") + csvField(fields[i]!);
+    return line;
 }
 
 /** Rows joined by `\r\n` with a trailing `\r\n` (csv.writer). */
 export function csvDocument(rows: ReadonlyArray<readonly string[]>, lineEnd = "\r\n"): string {
-    return rows.map(r => csvRow(r) + lineEnd).join("");
+    let text = "";
+    for (const r of rows) text += csvRow(r) + lineEnd;
+    return text;
 }
 
 /** Parses RFC 4180 CSV text (Python csv.reader defaults: quoted fields may span lines); blank lines are skipped. */
