@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeNvsKeys, encryptImage } from "../emulator/nvs/index.js";
 import { buildDevice, closeJournal, nvsImage, openJournal, prepare, writeDevice, type BatchContext } from "../harness/mfg_tool/device.js";
-import { factoryRows } from "../harness/mfg_tool/factory.js";
+import { csvDocument } from "../harness/mfg_tool/csvfmt.js";
+import { factoryRows, partitionCsvRows } from "../harness/mfg_tool/factory.js";
 import type { MfgConfig } from "../harness/mfg_tool/options.js";
 import { qrMatrix, qrPng, qrSvg } from "../harness/mfg_tool/qrlabel.js";
 import { deviceRng } from "../harness/mfg_tool/rng.js";
@@ -85,6 +86,9 @@ try {
     const m = qrMatrix(qrs[0]!);
     cpu("qrPng", N, () => qrPng(m));
     cpu("qrSvg", N, () => qrSvg(m));
+    cpu("partition.csv text", N, () => csvDocument(partitionCsvRows(rows)));
+    const dev = buildDevice(ctx, prep, 0);
+    cpu("journal line (JSON)", N, () => JSON.stringify(dev.journal));
 } finally {
     rmSync(dir, { recursive: true, force: true });
 }

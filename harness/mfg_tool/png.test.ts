@@ -3,50 +3,57 @@ import fc from "fast-check";
 import jsQRModule from "jsqr";
 import { PNG } from "pngjs";
 import { inflateSync } from "node:zlib";
-import { adler32, deflateRows, pngGrey1 } from "./png.js";
+import { deflateLines, pngGrey1 } from "./png.js";
 import { qrMatrix, qrPng } from "./qrlabel.js";
 
 // jsqr is CommonJS with `exports.default`
 type JsQR = typeof import("jsqr").default;
 const jsQR: JsQR = (jsQRModule as unknown as { default?: JsQR }).default ?? (jsQRModule as unknown as JsQR);
 
-/** Lines of `stride` bytes where each line is new or a copy of the previous one (like a scaled QR label). */
+/** Distinct lines of `stride` bytes, each new or a copy of the previous one, with runs of one byte in them. */
 const lines = fc
-    .record({ stride: fc.integer({ min: 1, max: 600 }), rows: fc.integer({ min: 1, max: 12 }) })
-    .chain(({ stride, rows }) =>
+    .record({ stride: fc.integer({ min: 1, max: 600 }), rows: fc.integer({ min: 1, max: 12 }), repeat: fc.integer({ min: 1, max: 7 }) })
+    .chain(({ stride, rows, repeat }) =>
         fc.tuple(
             fc.constant(stride),
+            fc.constant(repeat),
             fc.array(fc.tuple(fc.boolean(), fc.uint8Array({ minLength: stride, maxLength: stride }), fc.integer({ min: 0, max: 255 }), fc.nat(stride)), { minLength: rows, maxLength: rows }),
         ),
     )
-    .map(([stride, spec]) => {
+    .map(([stride, repeat, spec]) => {
         const raw = new Uint8Array(stride * spec.length);
-        spec.forEach(([repeat, bytes, fill, runFrom], y) => {
-            if (repeat && y > 0) raw.copyWithin(y * stride, (y - 1) * stride, y * stride);
+        spec.forEach(([same, bytes, fill, runFrom], y) => {
+            if (same && y > 0) raw.copyWithin(y * stride, (y - 1) * stride, y * stride);
             else {
                 raw.set(bytes, y * stride);
                 raw.fill(fill, y * stride + runFrom, (y + 1) * stride); // runs of one byte (distance-1 matches)
             }
         });
-        return { raw, stride, rows: spec.length };
+        return { raw, stride, repeat };
     });
 
+/** The image the PNG shows: every line `repeat` times. */
+function expand(raw: Uint8Array, stride: number, repeat: number): Buffer {
+    const out: Buffer[] = [];
+    for (let y = 0; y < raw.length / stride; y++) for (let r = 0; r < repeat; r++) out.push(Buffer.from(raw.subarray(y * stride, (y + 1) * stride)));
+    return Buffer.concat(out);
+}
+
 describe("png: 1-bit PNG with the row-repeat deflate", () => {
-    it("deflateRows inflates (zlib) back to its input, Adler-32 included, for any lines (strides over 258 too)", () => {
+    it("deflateLines inflates (zlib, which checks the Adler-32) back to its lines, each repeated, for any lines (strides over 258 too)", () => {
         fc.assert(
-            fc.property(lines, ({ raw, stride, rows }) => {
-                const z = deflateRows(raw, stride, rows);
-                expect(Buffer.compare(inflateSync(z), Buffer.from(raw))).to.equal(0);
+            fc.property(lines, ({ raw, stride, repeat }) => {
+                const z = deflateLines(raw, stride, repeat);
+                expect(Buffer.compare(inflateSync(z), expand(raw, stride, repeat))).to.equal(0);
             }),
             { numRuns: 300 },
         );
     });
 
-    it("adler32 matches zlib's check value", () => {
-        expect(adler32(new TextEncoder().encode("Wikipedia"))).to.equal(0x11e60398);
-        expect(adler32(new Uint8Array(0))).to.equal(1);
-        const big = new Uint8Array(100_000).fill(0xff); // sums past the 5552-byte block
-        expect(inflateSync(deflateRows(big, 1000, 100)).equals(Buffer.from(big))).to.equal(true);
+    it("Adler-32 stays right past zlib's 5552-byte block (sums taken modulo 65521 per line)", () => {
+        const big = new Uint8Array(100_000).fill(0xff);
+        for (let i = 0; i < big.length; i += 7) big[i] = i & 0xff;
+        expect(inflateSync(deflateLines(big, 1000, 3)).equals(expand(big, 1000, 3))).to.equal(true);
     });
 
     it("pngGrey1: pngjs reads back the same pixels for any 1-bit image", () => {
@@ -63,7 +70,7 @@ describe("png: 1-bit PNG with the row-repeat deflate", () => {
                         if (w) raw[y * stride + 1 + (x >> 3)]! |= 0x80 >> (x & 7);
                     }
                 }
-                const png = PNG.sync.read(Buffer.from(pngGrey1(raw, width, height)));
+                const png = PNG.sync.read(Buffer.from(pngGrey1(raw, width)));
                 expect([png.width, png.height]).to.deep.equal([width, height]);
                 for (let i = 0; i < width * height; i++) expect(png.data[i * 4]).to.equal(white[i] ? 255 : 0);
             }),
@@ -79,7 +86,17 @@ describe("png: 1-bit PNG with the row-repeat deflate", () => {
         expect(png.length).to.be.below((Math.ceil(img.width / 8) + 1) * img.height / 4);
     });
 
-    it("deflateRows rejects a buffer that is not whole lines", () => {
-        expect(() => deflateRows(new Uint8Array(10), 3, 3)).to.throw(RangeError);
+    it("deflateLines rejects a buffer that is not whole lines, and a repeat below 1", () => {
+        expect(() => deflateLines(new Uint8Array(10), 3)).to.throw(RangeError);
+        expect(() => deflateLines(new Uint8Array(9), 3, 0)).to.throw(RangeError);
+    });
+
+    it("pngGrey1 with repeat: pngjs reads each line `repeat` times", () => {
+        const raw = Uint8Array.of(0, 0b10100000, 0, 0b01000000); // width 3: white-black-white, black-white-black
+        const png = PNG.sync.read(Buffer.from(pngGrey1(raw, 3, 4)));
+        expect([png.width, png.height]).to.deep.equal([3, 8]);
+        const row = (y: number): number[] => [0, 1, 2].map(x => png.data[(y * 3 + x) * 4]!);
+        for (let y = 0; y < 4; y++) expect(row(y)).to.deep.equal([255, 0, 255]);
+        for (let y = 4; y < 8; y++) expect(row(y)).to.deep.equal([0, 255, 0]);
     });
 });

@@ -4,7 +4,7 @@
  * A label is a few distinct scanlines, each repeated `scale` times. The encoder writes every scanline that equals
  * the one above as a single back-reference (distance = one scanline) and runs of a repeated byte inside a new
  * scanline as distance-1 matches; everything else is literals. That needs no hash chains and no zlib stream:
- * ≈ 5 µs for a version-2 label instead of ≈ 30–70 µs through `zlib.deflateSync`, whose stream object alone
+ * ≈ 10 µs for a version-2 label instead of ≈ 30–70 µs through `zlib.deflateSync`, whose stream object alone
  * costs more than the compression (`generate` writes one label per device). The output is a few hundred bytes
  * larger than zlib's; any PNG reader inflates it (tests read it back with pngjs and jsQR).
  */
@@ -78,81 +78,110 @@ class BitWriter {
 }
 
 /**
- * zlib stream (RFC 1950) of `raw` as one fixed-Huffman block. `raw` is `rows` lines of `stride` bytes; a line
- * equal to the previous one becomes back-references of distance `stride`.
+ * zlib stream (RFC 1950), one fixed-Huffman block, of an image whose scanlines are `lines` (`stride` bytes each),
+ * each one repeated `repeat` times in a row. A scanline equal to the one above becomes back-references of
+ * distance `stride`; only distinct lines are read, so a label scaled ×6 costs one sixth of its pixels.
  */
-export function deflateRows(raw: Uint8Array, stride: number, rows: number): Uint8Array {
-    if (stride < 1 || stride > 32768 || raw.length !== stride * rows) throw new RangeError(`deflateRows: ${raw.length} bytes are not ${rows} lines of ${stride}`);
-    // worst case < 11 bits a byte (9-bit literals; a 3-byte match costs at most 8 + 5 + 5 + 13 bits)
-    const w = new BitWriter(new Uint8Array(2 + Math.ceil((raw.length * 11 + 10) / 8) + 1 + 4));
+export function deflateLines(lines: Uint8Array, stride: number, repeat = 1): Uint8Array {
+    if (stride < 1 || stride > 32768 || lines.length % stride !== 0 || !Number.isInteger(repeat) || repeat < 1) {
+        throw new RangeError(`deflateLines: ${lines.length} bytes are not whole lines of ${stride}, or repeat ${repeat} < 1`);
+    }
+    const distinct = lines.length / stride;
+    // worst case: < 11 bits a byte for literal lines (9-bit literals; a 3-byte match costs at most 8 + 5 + 5 + 13
+    // bits); a copied line is at most ⌈stride / 258⌉ + 1 matches and two literals
+    const copyBits = (Math.ceil(stride / MAX_MATCH) + 1) * 31 + 2 * 9;
+    const w = new BitWriter(new Uint8Array(16 + Math.ceil((lines.length * 11 + distinct * repeat * copyBits) / 8)));
     w.out[w.pos++] = 0x78; // CM 8 (deflate), 32 KiB window
     w.out[w.pos++] = 0x01; // FLEVEL 0, FCHECK: 0x7801 % 31 === 0
     w.put(1, 1); // BFINAL
     w.put(1, 2); // BTYPE 01: fixed Huffman
     const lineDist = distanceCode(stride);
-    const one = distanceCode(1);
-    const match = (len: number, d: { code: number; bits: number; extra: number }, dcode: number): void => {
+    const lineDcode = reverse5(lineDist.code);
+    const oneDcode = reverse5(0); // distance 1
+    const match = (len: number, dcode: number, dbits: number, dextra: number): void => {
         const s = LEN_SYMBOL[len]!;
         w.put(LIT_CODE[s]!, LIT_BITS[s]!);
         if (LEN_EXTRA_BITS[len]) w.put(LEN_EXTRA[len]!, LEN_EXTRA_BITS[len]!);
         w.put(dcode, 5);
-        if (d.bits) w.put(d.extra, d.bits);
+        if (dbits) w.put(dextra, dbits);
     };
-    const lineDcode = reverse5(lineDist.code);
-    const oneDcode = reverse5(one.code);
-    // Adler-32 line by line: a repeated line adds its byte sum S to s1 and n·s1 + W to s2, W = Σ (n − i)·b[i]
+    // the usual copied line (stride 3..258) is one match of length and distance `stride`: its bits, in two halves
+    const whole = stride >= 3 && stride <= MAX_MATCH ? matchBits(stride, lineDcode, lineDist.bits, lineDist.extra) : undefined;
+    /** The line at `start` once more, as a copy of the one before it. */
+    const copyLine = (start: number): void => {
+        if (whole) {
+            w.put(whole.low, whole.lowBits);
+            w.put(whole.high, whole.highBits);
+            return;
+        }
+        let left = stride;
+        while (left >= 3) {
+            // never leave 1–2 bytes (a match is ≥ 3): they go as literals
+            const len = left > MAX_MATCH ? (left - MAX_MATCH >= 3 ? MAX_MATCH : left - 3) : left;
+            match(len, lineDcode, lineDist.bits, lineDist.extra);
+            left -= len;
+        }
+        for (let i = start + stride - left; i < start + stride; i++) w.put(LIT_CODE[lines[i]!]!, LIT_BITS[lines[i]!]!);
+    };
+    // Adler-32 line by line: a line adds its byte sum S to s1 and n·s1 + W to s2, W = Σ (n − i)·b[i]
     let s1 = 1;
     let s2 = 0;
-    let lineSum = 0;
-    let lineWeighted = 0;
-    for (let y = 0; y < rows; y++) {
-        const start = y * stride;
-        const repeat = y > 0 && sameLine(raw, start - stride, start, stride);
-        if (!repeat) {
-            lineSum = 0;
-            lineWeighted = 0;
-            for (let i = 0; i < stride; i++) {
-                lineSum += raw[start + i]!;
-                lineWeighted += (stride - i) * raw[start + i]!;
+    for (let k = 0; k < distinct; k++) {
+        const start = k * stride;
+        let lineSum = 0;
+        let lineWeighted = 0;
+        for (let i = 0; i < stride; i++) {
+            lineSum += lines[start + i]!;
+            lineWeighted += (stride - i) * lines[start + i]!;
+        }
+        lineSum %= 65521;
+        lineWeighted %= 65521;
+        for (let r = 0; r < repeat; r++) {
+            s2 = (s2 + stride * s1 + lineWeighted) % 65521;
+            s1 = (s1 + lineSum) % 65521;
+        }
+        let first = 0;
+        if (k === 0 || !sameLine(lines, start - stride, start, stride)) {
+            first = 1;
+            const end = start + stride;
+            let i = start;
+            while (i < end) {
+                const b = lines[i]!;
+                w.put(LIT_CODE[b]!, LIT_BITS[b]!);
+                let run = 0;
+                while (i + 1 + run < end && run < MAX_MATCH && lines[i + 1 + run] === b) run++;
+                if (run >= 3) {
+                    match(run, oneDcode, 0, 0);
+                    i += 1 + run;
+                } else i++;
             }
-            lineSum %= 65521;
-            lineWeighted %= 65521;
         }
-        s2 = (s2 + stride * s1 + lineWeighted) % 65521;
-        s1 = (s1 + lineSum) % 65521;
-        if (repeat) {
-            let left = stride;
-            while (left > 0) {
-                // never leave 1–2 bytes (a match is ≥ 3): they go as literals
-                const len = left > MAX_MATCH ? (left - MAX_MATCH >= 3 ? MAX_MATCH : left - 3) : left;
-                if (len < 3) break;
-                match(len, lineDist, lineDcode);
-                left -= len;
-            }
-            for (let i = start + stride - left; i < start + stride; i++) w.put(LIT_CODE[raw[i]!]!, LIT_BITS[raw[i]!]!);
-            continue;
-        }
-        const end = start + stride;
-        let i = start;
-        while (i < end) {
-            const b = raw[i]!;
-            w.put(LIT_CODE[b]!, LIT_BITS[b]!);
-            let run = 0;
-            while (i + 1 + run < end && run < MAX_MATCH && raw[i + 1 + run] === b) run++;
-            if (run >= 3) {
-                match(run, one, oneDcode);
-                i += 1 + run;
-            } else i++;
-        }
+        for (let r = first; r < repeat; r++) copyLine(start);
     }
     w.put(LIT_CODE[256]!, LIT_BITS[256]!); // end of block
     w.flush();
-    const adler = ((s2 << 16) | s1) >>> 0;
-    w.out[w.pos++] = adler >>> 24;
-    w.out[w.pos++] = (adler >>> 16) & 0xff;
-    w.out[w.pos++] = (adler >>> 8) & 0xff;
-    w.out[w.pos++] = adler & 0xff;
+    w.out[w.pos++] = s2 >>> 8;
+    w.out[w.pos++] = s2 & 0xff;
+    w.out[w.pos++] = s1 >>> 8;
+    w.out[w.pos++] = s1 & 0xff;
     return w.out.subarray(0, w.pos);
+}
+
+/** A match (length symbol, extra bits, distance code, extra bits) as one bit string split in two puts of ≤ 16 bits. */
+function matchBits(len: number, dcode: number, dbits: number, dextra: number): { low: number; lowBits: number; high: number; highBits: number } {
+    let value = 0;
+    let n = 0;
+    const add = (v: number, bits: number): void => {
+        value += v * 2 ** n; // up to 31 bits: no 32-bit shifts
+        n += bits;
+    };
+    const s = LEN_SYMBOL[len]!;
+    add(LIT_CODE[s]!, LIT_BITS[s]!);
+    add(LEN_EXTRA[len]!, LEN_EXTRA_BITS[len]!);
+    add(dcode, 5);
+    add(dextra, dbits);
+    const lowBits = Math.min(16, n);
+    return { low: value % 2 ** lowBits, lowBits, high: Math.floor(value / 2 ** lowBits), highBits: n - lowBits };
 }
 
 function reverse5(code: number): number {
@@ -166,28 +195,14 @@ function sameLine(raw: Uint8Array, a: number, b: number, n: number): boolean {
     return true;
 }
 
-export function adler32(data: Uint8Array): number {
-    let s1 = 1;
-    let s2 = 0;
-    for (let i = 0; i < data.length; ) {
-        const end = Math.min(data.length, i + 5552); // the largest block whose sums cannot exceed 2^53 before the modulo
-        for (; i < end; i++) {
-            s1 += data[i]!;
-            s2 += s1;
-        }
-        s1 %= 65521;
-        s2 %= 65521;
-    }
-    return ((s2 << 16) | s1) >>> 0;
-}
-
 /**
- * PNG of 1-bit greyscale scanlines: `raw` holds `height` lines, each a filter byte (0) followed by
- * ceil(width / 8) bytes, most significant bit first, 1 = white.
+ * PNG of 1-bit greyscale scanlines: `lines` holds distinct scanlines, each a filter byte (0) followed by
+ * ceil(width / 8) bytes, most significant bit first, 1 = white; each is shown `repeat` times.
  */
-export function pngGrey1(raw: Uint8Array, width: number, height: number): Uint8Array {
+export function pngGrey1(lines: Uint8Array, width: number, repeat = 1): Uint8Array {
     const stride = Math.ceil(width / 8) + 1;
-    const idat = deflateRows(raw, stride, height);
+    const height = (lines.length / stride) * repeat;
+    const idat = deflateLines(lines, stride, repeat);
     const out = new Uint8Array(8 + 25 + 12 + idat.length + 12);
     const dv = new DataView(out.buffer);
     out.set(PNG_SIGNATURE, 0);

@@ -378,17 +378,17 @@ export function qrPng(m: QrMatrix, scale = 6, quiet = 4): Uint8Array {
     const dim = (m.size + 2 * quiet) * scale;
     const rowBytes = Math.ceil(dim / 8);
     const stride = rowBytes + 1; // filter byte (0: none) + pixels; greyscale 1-bit: 1 = white
-    const raw = new Uint8Array(stride * dim).fill(0xff);
-    for (let y = 0; y < dim; y++) raw[y * stride] = 0;
+    // one scanline per module row (quiet rows included), each repeated `scale` times by the PNG writer
+    const lines = new Uint8Array(stride * (m.size + 2 * quiet)).fill(0xff);
+    for (let y = 0; y < m.size + 2 * quiet; y++) lines[y * stride] = 0;
     for (let my = 0; my < m.size; my++) {
-        const first = (my + quiet) * scale * stride + 1;
+        const first = (my + quiet) * stride + 1;
         for (let mx = 0; mx < m.size; mx++) {
             if (m.modules[my * m.size + mx] !== 1) continue;
-            for (let p = (mx + quiet) * scale, end = p + scale; p < end; p++) raw[first + (p >> 3)]! &= ~(0x80 >> (p & 7));
+            for (let p = (mx + quiet) * scale, end = p + scale; p < end; p++) lines[first + (p >> 3)]! &= ~(0x80 >> (p & 7));
         }
-        for (let r = 1; r < scale; r++) raw.copyWithin(first + r * stride, first, first + rowBytes);
     }
-    return pngGrey1(raw, dim, dim);
+    return pngGrey1(lines, dim, scale);
 }
 
 /** An SVG label: one path of unit squares, with the quiet zone. */
