@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { crc32le, espCrc32 } from "./crc.js";
+import { crc32le, crc32leRange, espCrc32 } from "./crc.js";
 
 describe("esp_rom crc32_le", () => {
     const check = new TextEncoder().encode("123456789");
@@ -36,6 +36,20 @@ describe("esp_rom crc32_le", () => {
                 flipped[i >> 3]! ^= 1 << (i & 7);
                 expect(espCrc32(flipped)).to.not.equal(espCrc32(data));
             }),
+        );
+    });
+
+    it("native path (≥ 64 bytes, zlib) equals the table path (the same range in pieces under 64 bytes) for any init and range", () => {
+        fc.assert(
+            fc.property(fc.uint8Array({ maxLength: 600 }), fc.nat(), fc.nat(), fc.integer({ min: 0, max: 0xffffffff }), (data, a, b, init) => {
+                const start = data.length ? a % data.length : 0;
+                const end = start + (data.length - start ? b % (data.length - start + 1) : 0);
+                let chained = init;
+                for (let p = start; p < end; p += 63) chained = crc32leRange(chained, data, p, Math.min(end, p + 63));
+                expect(crc32leRange(init, data, start, end)).to.equal(chained);
+                expect(crc32leRange(init, data, start, end)).to.equal(crc32le(init, data.subarray(start, end)));
+            }),
+            { numRuns: 300 },
         );
     });
 });

@@ -4,6 +4,8 @@
  * (the NVS variant: check value of "123456789" is 0xD202D277); `crc32le(0, d)` is the standard CRC-32.
  */
 
+import { crc32 as zlibCrc32 } from "node:zlib";
+
 const TABLE = (() => {
     const t = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {
@@ -21,6 +23,9 @@ export function crc32le(init: number, data: Uint8Array): number {
 
 /** crc32le over `data[start, end)` without a subarray (the NVS generator CRCs every 32-byte entry it writes). */
 export function crc32leRange(init: number, data: Uint8Array, start: number, end: number): number {
+    // zlib's crc32(data, value) is this same function (same complement in and out); it is native, so it wins
+    // from a few dozen bytes on (NVS blobs, images), the table below wins for entry headers
+    if (end - start >= 64) return zlibCrc32(data.subarray(start, end), init >>> 0) >>> 0;
     let c = ~init >>> 0;
     for (let i = start; i < end; i++) c = TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
     return ~c >>> 0;

@@ -128,12 +128,14 @@ export function encryptImage(image: Uint8Array, keys: NvsKeys): Uint8Array {
 }
 
 /** encryptImage over the caller's own buffer (the generator encrypts the image it has just built). */
-export function encryptImageInPlace(out: Uint8Array, keys: NvsKeys): Uint8Array {
+export function encryptImageInPlace(image: Uint8Array, keys: NvsKeys): Uint8Array {
     checkKeyLengths(keys);
     if (Buffer.compare(keys.eky, keys.tky) === 0) {
         // as OpenSSL's XTS (and so encryptEntry) does
         throw new EspError("ESP_ERR_NVS_XTS_ENCR_FAILED", "AES-XTS failed: the two key halves are equal");
     }
+    // the XORs below run on 32-bit words: an unaligned view is worked on in an aligned copy
+    const out = image.byteOffset % 4 === 0 ? image : image.slice();
     const offsets = new Int32Array(Math.floor(out.length / PAGE_SIZE) * ENTRIES_PER_PAGE);
     let n = 0;
     for (let p = 0; p + PAGE_SIZE <= out.length; p += PAGE_SIZE) {
@@ -147,37 +149,44 @@ export function encryptImageInPlace(out: Uint8Array, keys: NvsKeys): Uint8Array 
             if (((byte >> ((i & 3) * 2)) & 3) !== EntryState.EMPTY) offsets[n++] = p + FIRST_ENTRY_OFFSET + i * ENTRY_SIZE;
         }
     }
-    if (n === 0) return out;
+    if (n === 0) return image;
     // T0 = AES(tky, LE128(offset)); the entry's second block uses T1 = T0·α in GF(2^128) (x^128 + x^7 + x^2 + x + 1)
-    const tweakIn = Buffer.alloc(16 * n);
-    for (let k = 0; k < n; k++) tweakIn.writeUInt32LE(offsets[k]!, 16 * k); // LE128(offset): offsets < 2^32, the rest stays 0
-    const t0 = ecb(keys.tky, tweakIn);
-    const t = Buffer.allocUnsafe(32 * n);
-    const x = Buffer.allocUnsafe(32 * n);
+    const tweakIn = new DataView(new ArrayBuffer(16 * n));
+    for (let k = 0; k < n; k++) tweakIn.setUint32(16 * k, offsets[k]!, true); // LE128(offset): offsets < 2^32, the rest stays 0
+    const t0 = ecb(keys.tky, new Uint8Array(tweakIn.buffer));
+    const t0v = new DataView(t0.buffer, t0.byteOffset, t0.byteLength);
+    const t = new Uint32Array(8 * n); // per entry: T0 ‖ T1
+    const tv = new DataView(t.buffer);
     for (let k = 0; k < n; k++) {
-        const src = 16 * k;
-        const dst = 32 * k;
-        let carry = 0;
-        for (let b = 0; b < 16; b++) {
-            const v = t0[src + b]!;
-            t[dst + b] = v;
-            t[dst + 16 + b] = ((v << 1) | carry) & 0xff;
-            carry = v >> 7;
-        }
-        if (carry) t[dst + 16] = t[dst + 16]! ^ 0x87;
-        const off = offsets[k]!;
-        for (let b = 0; b < 32; b++) x[dst + b] = out[off + b]! ^ t[dst + b]!;
+        // T0 as four little-endian words; T1 = T0 shifted left by one bit across them, reduced by 0x87
+        const a0 = t0v.getUint32(16 * k, true), a1 = t0v.getUint32(16 * k + 4, true), a2 = t0v.getUint32(16 * k + 8, true), a3 = t0v.getUint32(16 * k + 12, true);
+        const o = 32 * k;
+        tv.setUint32(o, a0, true);
+        tv.setUint32(o + 4, a1, true);
+        tv.setUint32(o + 8, a2, true);
+        tv.setUint32(o + 12, a3, true);
+        tv.setUint32(o + 16, ((a0 << 1) ^ (a3 >>> 31 ? 0x87 : 0)) >>> 0, true);
+        tv.setUint32(o + 20, ((a1 << 1) | (a0 >>> 31)) >>> 0, true);
+        tv.setUint32(o + 24, ((a2 << 1) | (a1 >>> 31)) >>> 0, true);
+        tv.setUint32(o + 28, ((a3 << 1) | (a2 >>> 31)) >>> 0, true);
     }
-    const y = ecb(keys.eky, x);
+    const words = new Uint32Array(out.buffer, out.byteOffset, out.byteLength >>> 2);
+    const x = new Uint32Array(8 * n);
     for (let k = 0; k < n; k++) {
-        const off = offsets[k]!;
-        const src = 32 * k;
-        for (let b = 0; b < 32; b++) out[off + b] = y[src + b]! ^ t[src + b]!;
+        const w = offsets[k]! >>> 2;
+        for (let j = 0; j < 8; j++) x[8 * k + j] = words[w + j]! ^ t[8 * k + j]!;
     }
-    return out;
+    const yb = ecb(keys.eky, new Uint8Array(x.buffer));
+    const y = yb.byteOffset % 4 === 0 ? new Uint32Array(yb.buffer, yb.byteOffset, yb.byteLength >>> 2) : new Uint32Array(yb.buffer.slice(yb.byteOffset, yb.byteOffset + yb.byteLength));
+    for (let k = 0; k < n; k++) {
+        const w = offsets[k]! >>> 2;
+        for (let j = 0; j < 8; j++) words[w + j] = y[8 * k + j]! ^ t[8 * k + j]!;
+    }
+    if (out !== image) image.set(out);
+    return image;
 }
 
-function ecb(key: Uint8Array, data: Buffer): Buffer {
+function ecb(key: Uint8Array, data: Uint8Array): Buffer {
     const c = createCipheriv("aes-256-ecb", key, null);
     c.setAutoPadding(false);
     const y = c.update(data); // no padding, whole blocks: update returns them all and final() nothing
