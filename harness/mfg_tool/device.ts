@@ -450,12 +450,15 @@ function writeOne(path: string, data: Uint8Array | string, mode: number): void {
     writeFileSync(path, data, { mode });
 }
 
+/** process.pid is a getter that asks the kernel each time (getpid): read once. */
+const PID = process.pid;
+
 /**
  * Writes the device into `<top>/.tmp-<uuid>-<pid>`, appends its journal line, then renames the directory to
  * `<top>/<uuid>`: a device directory either is complete or does not exist.
  */
 export function writeDevice(ctx: BatchContext, dev: BuiltDevice, journalFd: number): void {
-    const tmp = join(ctx.top, `.tmp-${dev.uuid}-${process.pid}`);
+    const tmp = join(ctx.top, `.tmp-${dev.uuid}-${PID}`);
     const inTmp = `${tmp}/`; // plain concatenation below: `rel` names are ours (no "..", no doubled slashes), path.join costs ~1 µs each
     try {
         mkdirSync(tmp);
