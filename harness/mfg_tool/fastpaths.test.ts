@@ -12,7 +12,7 @@ import { createTestPki } from "../pki/testpki.js";
 import { keyIdentifier } from "../pki/issue.js";
 import { parseCertificate, skidOf } from "../pki/x509.js";
 import { generateVerifier, generateVerifierAsync } from "../spake2p/verifier.js";
-import { penaltyBits, qrMatrix, qrMatrixGeneric } from "./qrlabel.js";
+import { formatBitsM, penaltyBits, qrMatrix, qrMatrixGeneric } from "./qrlabel.js";
 
 const ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
 
@@ -30,6 +30,10 @@ describe("generate fast paths", () => {
             expect([...mine.modules]).to.deep.equal(qrcodeModules(text, 2));
             expect([...qrMatrixGeneric(text).modules]).to.deep.equal([...mine.modules]);
         }), { numRuns: 150 });
+    });
+
+    it("QR format information of level M: the eight values of ISO/IEC 18004 Table C.1", () => {
+        expect([0, 1, 2, 3, 4, 5, 6, 7].map(formatBitsM)).to.deep.equal([0x5412, 0x5125, 0x5e7c, 0x5b4b, 0x45f9, 0x40ce, 0x4f97, 0x4aa0]);
     });
 
     it("QR: 39+ characters leave the fast path (version 3+, still qrcode's modules)", () => {

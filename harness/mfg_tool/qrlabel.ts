@@ -36,14 +36,18 @@ function versionTables(version: number, size: number): { fixed: Uint8Array[]; bi
             const probe = QRCode.create([{ data: "0", mode: "numeric" }], { errorCorrectionLevel: "M", version, maskPattern: m as QRCode.QRCodeMaskPattern });
             return Uint8Array.from(probe.modules.data as unknown as ArrayLike<number>, x => (x ? 1 : 0));
         });
-        const bits = MASKS.map(mask => {
-            const b = new Uint8Array(size * size);
-            for (let r = 0; r < size; r++) for (let c = 0; c < size; c++) b[r * size + c] = mask(r, c) ? 1 : 0;
-            return b;
-        });
-        versionCache.set(version, (v = { fixed, bits }));
+        versionCache.set(version, (v = { fixed, bits: maskBits(size) }));
     }
     return v;
+}
+
+/** The eight mask patterns as 0/1 cells of a `size` × `size` symbol. */
+function maskBits(size: number): Uint8Array[] {
+    return MASKS.map(mask => {
+        const b = new Uint8Array(size * size);
+        for (let r = 0; r < size; r++) for (let c = 0; c < size; c++) b[r * size + c] = mask(r, c) ? 1 : 0;
+        return b;
+    });
 }
 
 /** qrcode's mask penalty (N1 runs, N2 2×2 blocks, N3 finder-like 1:1:3:1:1, N4 dark balance) over a 0/1 matrix. */
@@ -204,6 +208,39 @@ function rowsAndCols(cells: ArrayLike<number>, size: number): [Int32Array, Int32
     return [rows, cols];
 }
 
+/**
+ * The 15 format-information bits of EC level M (indicator 00) and a mask: BCH(15,5) with generator 0x537, XOR
+ * 0x5412 (ISO/IEC 18004 §7.9; qrcode's getEncodedBits).
+ */
+export function formatBitsM(mask: number): number {
+    const data = mask & 7; // (level M = 0b00) << 3 | mask
+    let rem = data << 10;
+    for (let bit = 14; bit >= 10; bit--) if (rem & (1 << bit)) rem ^= 0x537 << (bit - 10);
+    return ((data << 10) | rem) ^ 0x5412;
+}
+
+/**
+ * Version 2's reserved cells with the values of mask `m`: one qrcode probe (mask 0) gives the function patterns;
+ * only the format bits differ between masks, placed as qrcode's setupFormatInfo does (instead of eight probes,
+ * whose encoding loops V8 would also compile in every fresh process).
+ */
+function fixedV2(probe: ArrayLike<number | boolean>, size: number): Uint8Array[] {
+    const base = Uint8Array.from(probe, x => (x ? 1 : 0));
+    return MASKS.map((_, m) => {
+        const f = base.slice();
+        const bits = formatBitsM(m);
+        for (let i = 0; i < 15; i++) {
+            const v = (bits >> i) & 1;
+            const row = i < 6 ? i : i < 8 ? i + 1 : size - 15 + i; // vertical copy, column 8
+            f[row * size + 8] = v;
+            const col = i < 8 ? size - i - 1 : i < 9 ? 15 - i : 14 - i; // horizontal copy, row 8
+            f[8 * size + col] = v;
+        }
+        f[(size - 8) * size + 8] = 1; // the dark module
+        return f;
+    });
+}
+
 function tablesV2(): V2Tables {
     if (v2Tables) return v2Tables;
     const size = V2_SIZE;
@@ -225,7 +262,8 @@ function tablesV2(): V2Tables {
             }
         }
     }
-    const { fixed, bits } = versionTables(2, size);
+    const fixed = fixedV2(probe.modules.data as unknown as ArrayLike<number>, size);
+    const bits = maskBits(size);
     const [reservedRows, reservedCols] = rowsAndCols(reserved, size);
     const masks = bits.map(b => rowsAndCols(b, size));
     const fixedRC = fixed.map(f => rowsAndCols(Uint8Array.from(f, (v, i) => (reserved[i] ? v : 0)), size));
