@@ -9,8 +9,10 @@
  *   floor:    the same PBKDF2 work alone (N × PBKDF2-HMAC-SHA256, 10000 iterations, 80 bytes) on all cores,
  *             measured before and after every sample (the sample's floor is their mean).
  *
- * The headline is the median over the samples (--runs R, default 3): on a shared VM the machine's speed drifts by
+ * The headline is the median over the samples (--runs R, default 5): on a shared VM the machine's speed drifts by
  * up to ±15 % within seconds (seen here: the same floor 3.2 s, then 4.1 s), which moves a single ratio by ±0.05.
+ * `npm run bench` builds dist/ first, so the samples run the compiled JavaScript like `npx mfgsim` after `npm ci`
+ * (from the TypeScript sources through tsx a sample costs ~0.03 more in ratio).
  * Size: MFGSIM_BENCH_N=200 npm run bench, or npm run bench -- --n 200 [--runs R] [--warm W] [--jobs J]
  * [--iterations I] [--keep]. --warm W adds W more batches in each sample's process (JIT already warm), reported
  * apart. Per sample it also prints the CPU split between the calling thread (all the non-PBKDF2 work in the
@@ -37,7 +39,7 @@ const ITER = Number(arg("iterations") ?? process.env.MFGSIM_BENCH_ITERATIONS ?? 
 const JOBS = Number(arg("jobs") ?? cpus().length);
 const KEEP = process.argv.includes("--keep");
 /** Cold samples, each in a fresh process between two floor runs (--repeat is the older name). */
-const RUNS = Math.max(1, Number(arg("runs") ?? arg("repeat") ?? process.env.MFGSIM_BENCH_RUNS ?? process.env.MFGSIM_BENCH_REPEAT ?? 3));
+const RUNS = Math.max(1, Number(arg("runs") ?? arg("repeat") ?? process.env.MFGSIM_BENCH_RUNS ?? process.env.MFGSIM_BENCH_REPEAT ?? 5));
 const WARM = Math.max(0, Number(arg("warm") ?? 0));
 /**
  * Where the batch is written: --dir / MFGSIM_BENCH_DIR, else tmpfs (/dev/shm) when present, else the OS temp dir.
