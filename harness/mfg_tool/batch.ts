@@ -17,7 +17,7 @@ import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { writeFileAtomic, writePrivateFile } from "../cli/io.js";
 import { issuePai } from "../pki/issue.js";
 import { type P256Key, SeededRng, generateKey, keyFromScalar, pem, pkcs8Der } from "../pki/keys.js";
-import { csvDocument, csvRow } from "./csvfmt.js";
+import { csvRow } from "./csvfmt.js";
 import type { BatchContext, DeviceJournal, ManifestRecord } from "./device.js";
 import { configCsvText, factoryRows, type FactoryRow } from "./factory.js";
 import { readCertificate, readExtraSchema, readKey, readMasterValues } from "./inputs.js";
@@ -225,50 +225,44 @@ export async function runBatch(config: MfgConfig, options: BatchOptions): Promis
     }
     const todo = slice.filter(i => !done.has(i));
     const results = new Map<number, DeviceJournal>();
-    for (const i of slice) if (done.has(i)) results.set(i, done.get(i)!);
+    // each device's lines of the batch CSVs, made as it completes: the batch files at the end are then joins (work
+    // done while the cores run PBKDF2 instead of after the last device, when one core has nothing to do)
+    const lines = new Map<number, BatchLines>();
+    const journalExisted = existsSync(journal);
+    for (const i of slice) {
+        if (!done.has(i)) continue;
+        results.set(i, done.get(i)!);
+        lines.set(i, batchLines(c, done.get(i)!));
+    }
     options.onProgress?.(results.size, slice.length);
     await runDevices(ctx, todo, c.jobs, j => {
         results.set(j.index, j);
+        lines.set(j.index, batchLines(c, j));
         options.onProgress?.(results.size, slice.length);
     });
 
     // batch files
     const devices = slice.map(i => results.get(i)!);
+    const ordered = slice.map(i => lines.get(i)!);
     const template = templateRows(ctx);
     const keys = template.map(r => r.key);
     const pinHeader = c.dynamicPasscode ? ["Index", "Iteration Count", "Salt", "Discriminator"] : ["Index", "PIN Code", "Iteration Count", "Salt", "Verifier", "Discriminator"];
-    const pinRows = devices.map(d =>
-        c.dynamicPasscode ? [d.index, d.iterationCount, d.salt, d.discriminator] : [d.index, d.passcode, d.iterationCount, d.salt, d.verifier, d.discriminator],
-    );
     const now = new Date();
     const summaryHeader = [...keys, ...(c.dynamicPasscode ? [] : ["pincode", "qrcode", "manualcode"]), ...(c.commissionableDataInSecureCert ? ["discriminator", "iteration-count", "salt"] : []), ...(c.rdIdUidInSecureCert ? ["rd-id-uid"] : [])];
-    const summaryRows = devices.map(d => [
-        ...d.master,
-        ...(c.dynamicPasscode ? [] : [String(d.passcode), d.qrCode ?? "", d.manualCodeFormatted ?? ""]),
-        ...(c.commissionableDataInSecureCert ? [String(d.discriminator), String(d.iterationCount), d.salt] : []),
-        ...(c.rdIdUidInSecureCert ? [d.rdIdUid ?? ""] : []),
-    ]);
     const summaryCsv = join(top, `summary-${timestamp(now, false)}.csv`);
     const cnDacsCsv = pai ? join(top, `cn_dacs-${timestamp(now, true)}.csv`) : null;
-    // built one after the other, written concurrently (each write is a few thread-pool round trips and an fsync)
+    const joined = (head: string, part: keyof BatchLines): string => head + ordered.map(l => l[part]).join("");
+    // written concurrently (each write is a few thread-pool round trips and an fsync)
     await Promise.all([
         writeFileAtomic(join(staging, "config.csv"), configCsvText(template)),
-        writeFileAtomic(join(staging, "master.csv"), [csvRow(keys), ...devices.map(d => csvRow(d.master))].map(l => l + "\n").join("")),
-        writePrivateFile(join(staging, "pin_disc.csv"), [pinHeader, ...pinRows].map(r => r.join(",") + "\n").join("")),
-        writePrivateFile(summaryCsv, csvDocument([summaryHeader, ...summaryRows])),
-        ...(cnDacsCsv ? [writeFileAtomic(cnDacsCsv, csvDocument([["CN", "certs"], ...devices.filter(d => d.cnDac).map(d => d.cnDac!)]))] : []),
+        writeFileAtomic(join(staging, "master.csv"), joined(csvRow(keys) + "\n", "master")),
+        writePrivateFile(join(staging, "pin_disc.csv"), joined(pinHeader.join(",") + "\n", "pin")),
+        writePrivateFile(summaryCsv, joined(csvRow(summaryHeader) + "\r\n", "summary")),
+        ...(cnDacsCsv ? [writeFileAtomic(cnDacsCsv, joined(csvRow(["CN", "certs"]) + "\r\n", "cnDac"))] : []),
     ]);
 
     // manifest: every complete device of this batch in the directory (shards run into the same outdir add up)
-    const all = new Map<string, ManifestRecord>();
-    const known = new Map<string, ManifestRecord>();
-    for (const j of results.values()) known.set(j.uuid, j.record);
-    for (const j of readJournal(journal, known)) {
-        if ("record" in j) {
-            if (existsSync(join(top, j.uuid))) all.set(j.uuid, j.record);
-        } else all.set(j.uuid, known.get(j.uuid)!); // this run's devices (or resumed ones): their directories are in place
-    }
-    const records = [...all.values()].sort((a, b) => a.index - b.index || a.id.localeCompare(b.id));
+    const records = manifestRecords(journal, top, results, journalExisted);
     const manifest = join(top, "manifest.json");
     await writeFileAtomic(
         manifest,
@@ -320,6 +314,58 @@ function scalar(seed32: Uint8Array): Uint8Array {
         d = new Uint8Array(createHash("sha256").update(d).digest());
     }
     return d;
+}
+
+/** One device's lines of master.csv, pin_disc.csv, summary-*.csv and cn_dacs-*.csv (with their line ends). */
+interface BatchLines {
+    master: string;
+    pin: string;
+    summary: string;
+    cnDac: string;
+}
+
+function batchLines(c: MfgConfig, d: DeviceJournal): BatchLines {
+    const pin = c.dynamicPasscode ? [d.index, d.iterationCount, d.salt, d.discriminator] : [d.index, d.passcode, d.iterationCount, d.salt, d.verifier, d.discriminator];
+    const summary = [
+        ...d.master,
+        ...(c.dynamicPasscode ? [] : [String(d.passcode), d.qrCode ?? "", d.manualCodeFormatted ?? ""]),
+        ...(c.commissionableDataInSecureCert ? [String(d.discriminator), String(d.iterationCount), d.salt] : []),
+        ...(c.rdIdUidInSecureCert ? [d.rdIdUid ?? ""] : []),
+    ];
+    return {
+        master: csvRow(d.master) + "\n",
+        pin: pin.join(",") + "\n",
+        summary: csvRow(summary) + "\r\n",
+        cnDac: d.cnDac ? csvRow(d.cnDac) + "\r\n" : "",
+    };
+}
+
+/**
+ * The manifest's records: every device of the journal whose directory is in place. A journal this run created
+ * and that holds exactly its devices' lines is not read back (the common case: a fresh batch).
+ */
+function manifestRecords(journal: string, top: string, results: ReadonlyMap<number, DeviceJournal>, journalExisted: boolean): ManifestRecord[] {
+    const ours = [...results.values()];
+    let onlyOurs = false;
+    if (!journalExisted && existsSync(journal)) {
+        const bytes = readFileSync(journal);
+        let count = 0;
+        for (let at = bytes.indexOf(10); at >= 0; at = bytes.indexOf(10, at + 1)) count++;
+        onlyOurs = count === ours.length && (bytes.length === 0 || bytes[bytes.length - 1] === 10);
+    }
+    const all = new Map<string, ManifestRecord>();
+    if (onlyOurs) {
+        for (const j of ours) all.set(j.uuid, j.record);
+    } else {
+        const known = new Map<string, ManifestRecord>();
+        for (const j of ours) known.set(j.uuid, j.record);
+        for (const j of readJournal(journal, known)) {
+            if ("record" in j) {
+                if (existsSync(join(top, j.uuid))) all.set(j.uuid, j.record);
+            } else all.set(j.uuid, known.get(j.uuid)!); // this run's devices (or resumed ones): their directories are in place
+        }
+    }
+    return [...all.values()].sort((a, b) => a.index - b.index || a.id.localeCompare(b.id));
 }
 
 /** The rows every device has (keys, types, encodings), for config.csv and the master.csv header. */
