@@ -440,26 +440,12 @@ export function qrSvg(m: QrMatrix, quiet = 4): string {
  */
 export function qrSvgBytes(m: QrMatrix, quiet = 4): Uint8Array {
     const dim = m.size + 2 * quiet;
-    const head = Buffer.from(
-        `<?xml version="1.0" encoding="UTF-8"?>\n` +
-            `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${dim} ${dim}" width="${dim * 6}" height="${dim * 6}" shape-rendering="crispEdges">` +
-            `<rect width="${dim}" height="${dim}" fill="#fff"/><path fill="#000" d="`,
-        "latin1",
-    );
-    const tail = Buffer.from(`"/></svg>\n`, "latin1");
+    const { head, tail } = svgFrame(dim);
     // at most one segment per two modules of a row, each "M" x " " y "h" run "v1h-" run "z" (numbers < dim)
     const digits = String(dim).length;
-    const out = Buffer.allocUnsafe(head.length + tail.length + Math.ceil((m.size * m.size) / 2) * (8 + 4 * digits) + 16);
-    let p = head.copy(out, 0);
-    const num = (v: number): void => {
-        if (v >= 1000) {
-            p += out.write(String(v), p, "latin1");
-            return;
-        }
-        if (v >= 100) out[p++] = 48 + ((v / 100) | 0);
-        if (v >= 10) out[p++] = 48 + (((v / 10) | 0) % 10);
-        out[p++] = 48 + (v % 10);
-    };
+    const out = new Uint8Array(head.length + tail.length + Math.ceil((m.size * m.size) / 2) * (8 + 4 * digits) + 16);
+    out.set(head, 0);
+    let p = head.length;
     const size = m.size;
     const mod = m.modules;
     for (let y = 0; y < size; y++) {
@@ -468,20 +454,53 @@ export function qrSvgBytes(m: QrMatrix, quiet = 4): Uint8Array {
             let run = 1;
             while (x + run < size && mod[y * size + x + run] === 1) run++;
             out[p++] = 0x4d; // M
-            num(x + quiet);
+            p = writeDecimal(out, p, x + quiet);
             out[p++] = 0x20;
-            num(y + quiet);
+            p = writeDecimal(out, p, y + quiet);
             out[p++] = 0x68; // h
-            num(run);
+            p = writeDecimal(out, p, run);
             out[p++] = 0x76; // v
             out[p++] = 0x31; // 1
             out[p++] = 0x68; // h
             out[p++] = 0x2d; // -
-            num(run);
+            p = writeDecimal(out, p, run);
             out[p++] = 0x7a; // z
             x += run - 1;
         }
     }
-    p += tail.copy(out, p);
-    return out.subarray(0, p);
+    out.set(tail, p);
+    return out.subarray(0, p + tail.length);
+}
+
+/** ASCII digits of `v` (≥ 0) at `out[p]`; returns the position after them. Plain typed-array code: no Buffer methods for V8 to inline. */
+function writeDecimal(out: Uint8Array, p: number, v: number): number {
+    if (v >= 1000) {
+        const text = String(v);
+        for (let i = 0; i < text.length; i++) out[p++] = text.charCodeAt(i);
+        return p;
+    }
+    if (v >= 100) out[p++] = 48 + ((v / 100) | 0);
+    if (v >= 10) out[p++] = 48 + (((v / 10) | 0) % 10);
+    out[p++] = 48 + (v % 10);
+    return p;
+}
+
+/** The SVG text before and after the path data, by symbol size (a batch uses one or two sizes). */
+const svgFrames = new Map<number, { head: Uint8Array; tail: Uint8Array }>();
+function svgFrame(dim: number): { head: Uint8Array; tail: Uint8Array } {
+    let f = svgFrames.get(dim);
+    if (!f) {
+        const ascii = (text: string): Uint8Array => Uint8Array.from(text, c => c.charCodeAt(0));
+        f = {
+            head: ascii(
+                `<?xml version="1.0" encoding="UTF-8"?>\n` +
+                    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${dim} ${dim}" width="${dim * 6}" height="${dim * 6}" shape-rendering="crispEdges">` +
+                    `<rect width="${dim}" height="${dim}" fill="#fff"/><path fill="#000" d="`,
+            ),
+            tail: ascii(`"/></svg>\n`),
+        };
+        if (svgFrames.size >= 64) svgFrames.clear();
+        svgFrames.set(dim, f);
+    }
+    return f;
 }
