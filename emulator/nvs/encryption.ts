@@ -130,7 +130,9 @@ export function encryptImage(image: Uint8Array, keys: NvsKeys): Uint8Array {
 /** encryptImage over the caller's own buffer (the generator encrypts the image it has just built). */
 export function encryptImageInPlace(image: Uint8Array, keys: NvsKeys): Uint8Array {
     checkKeyLengths(keys);
-    if (Buffer.compare(keys.eky, keys.tky) === 0) {
+    let sameHalves = true;
+    for (let i = 0; i < 32 && sameHalves; i++) sameHalves = keys.eky[i] === keys.tky[i];
+    if (sameHalves) {
         // as OpenSSL's XTS (and so encryptEntry) does
         throw new EspError("ESP_ERR_NVS_XTS_ENCR_FAILED", "AES-XTS failed: the two key halves are equal");
     }

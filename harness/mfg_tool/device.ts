@@ -134,8 +134,9 @@ function seededScalar(rng: Rng, purpose: string): Uint8Array {
     }
 }
 
-const b64 = (b: Uint8Array): string => Buffer.from(b).toString("base64");
-const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
+// views, not copies, of the bytes
+const b64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64");
+const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
 
 function extraRows(ctx: BatchContext, index: number): FactoryRow[] | undefined {
     if (!ctx.extraSchema) return undefined;
@@ -402,8 +403,6 @@ function deviceLabels(ctx: BatchContext, plan: DevicePlan, passcode: number, out
     return { qrCode, manualDigits: codes.manualCode, manualFormatted };
 }
 
-const INT_ENCODINGS = new Set(["u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64"]);
-
 /**
  * Factory rows → NVS items → image, encrypted when keys are given. The rows mfg_tool's own keys produce
  * (integers, strings, hex2bin, binary files) are turned into items directly; anything else (--csv rows) goes
@@ -419,18 +418,7 @@ export function nvsImage(rows: readonly FactoryRow[], size: number, keys?: NvsKe
             ns = r.namespace;
             line++;
         }
-        const fast = r.type === "data" && INT_ENCODINGS.has(r.encoding) && /^[0-9]+$/.test(r.value) && Buffer.byteLength(r.key) <= 15
-            ? (() => {
-                  const v = BigInt(r.value);
-                  return r.encoding === "u32" && v <= 0xffffffffn ? ({ kind: "int", key: r.key, type: "u32", value: v } as NvsItem) : undefined;
-              })()
-            : r.type === "data" && r.encoding === "string" && Buffer.byteLength(r.key) <= 15
-              ? ({ kind: "string", key: r.key, bytes: Buffer.concat([Buffer.from(r.value, "utf8"), Buffer.of(0)]) } as NvsItem)
-              : r.type === "data" && r.encoding === "hex2bin" && /^([0-9a-fA-F]{2})*$/.test(r.value) && Buffer.byteLength(r.key) <= 15
-                ? ({ kind: "blob", key: r.key, bytes: new Uint8Array(Buffer.from(r.value, "hex")) } as NvsItem)
-                : r.type === "file" && r.encoding === "binary" && r.bytes && Buffer.byteLength(r.key) <= 15
-                  ? ({ kind: "blob", key: r.key, bytes: r.bytes } as NvsItem)
-                  : undefined;
+        const fast = fastItem(r);
         if (fast) items.push(fast);
         else {
             const bytes = r.bytes;
@@ -444,6 +432,27 @@ export function nvsImage(rows: readonly FactoryRow[], size: number, keys?: NvsKe
         line++;
     }
     return generateImage(items, { size, ...(keys ? { keys } : {}) }).image;
+}
+
+const utf8 = new TextEncoder();
+
+/** The item of a row of the kinds mfg_tool's own keys produce, or undefined for resolveNvsRows (any other row). */
+function fastItem(r: FactoryRow): NvsItem | undefined {
+    if (r.key.length > 15 || utf8.encode(r.key).length > 15) return undefined;
+    if (r.type === "file") return r.encoding === "binary" && r.bytes ? { kind: "blob", key: r.key, bytes: r.bytes } : undefined;
+    if (r.type !== "data") return undefined;
+    if (r.encoding === "string") {
+        const text = utf8.encode(r.value);
+        const bytes = new Uint8Array(text.length + 1); // with its NUL
+        bytes.set(text);
+        return { kind: "string", key: r.key, bytes };
+    }
+    if (r.encoding === "u32" && /^[0-9]{1,10}$/.test(r.value)) {
+        const v = BigInt(r.value);
+        return v <= 0xffffffffn ? { kind: "int", key: r.key, type: "u32", value: v } : undefined;
+    }
+    if (r.encoding === "hex2bin" && /^([0-9a-fA-F]{2})*$/.test(r.value)) return { kind: "blob", key: r.key, bytes: new Uint8Array(Buffer.from(r.value, "hex")) };
+    return undefined;
 }
 
 function writeOne(path: string, data: Uint8Array | string, mode: number): void {

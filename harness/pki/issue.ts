@@ -250,20 +250,16 @@ function dacTemplate(issuer: { cert: Certificate; key: P256Key }, vid: number, p
 /** issueCertificate for a DAC without overrides (validated by the caller), from the cached template. */
 function issueDacFromTemplate(o: IssueOptions, key: P256Key, issuer: { cert: Certificate; key: P256Key }, notBefore: Date, notAfter: Date): IssuedCertificate {
     if (notAfter.getTime() < notBefore.getTime()) throw new DiagnosticError("CHIP_ERROR_INVALID_ARGUMENT", "notAfter is before notBefore", { field: "notAfter" });
-    let serial = o.serial;
     let serialBytes: Uint8Array | undefined;
-    if (serial === undefined) {
-        const b = o.rng ? o.rng.bytes(8) : osRandomBytes(8);
-        b[0]! &= 0x7f;
-        if (b[0] === 0) b[0] = 1;
-        serialBytes = b; // 8 bytes, first one 1..0x7F: its DER INTEGER is exactly these bytes
-        serial = BigInt("0x" + Buffer.from(b).toString("hex"));
-    }
-    if (serial <= 0n) throw new DiagnosticError("CHIP_ERROR_INVALID_ARGUMENT", "serial must be positive", { field: "serial" });
+    if (o.serial === undefined) {
+        serialBytes = o.rng ? o.rng.bytes(8) : osRandomBytes(8);
+        serialBytes[0]! &= 0x7f;
+        if (serialBytes[0] === 0) serialBytes[0] = 1; // 8 bytes, first one 1..0x7F: its DER INTEGER is exactly these bytes
+    } else if (o.serial <= 0n) throw new DiagnosticError("CHIP_ERROR_INVALID_ARGUMENT", "serial must be positive", { field: "serial" });
     const t = dacTemplate(issuer, o.vid!, o.pid!, notBefore, notAfter);
     const skid = keyIdentifier(key.publicKey);
     const cn = o.commonName ?? "mfgsim DAC";
-    const cnBytes = Buffer.from(cn, "utf8");
+    const cnBytes = utf8Encoder.encode(cn);
     const layout = serialBytes && key.publicKey.length === 65 ? dacLayout(t, cnBytes.length) : undefined;
     let tbs: Uint8Array;
     if (layout) {
@@ -272,11 +268,13 @@ function issueDacFromTemplate(o: IssueOptions, key: P256Key, issuer: { cert: Cer
         if (cnBytes.length) tbs.set(cnBytes, layout.cn);
         tbs.set(key.publicKey, layout.pub);
         tbs.set(skid, layout.skid);
-    } else tbs = dacTbs(t, serial, cn, key.publicKey, skid);
+    } else tbs = dacTbs(t, o.serial ?? BigInt("0x" + Buffer.from(serialBytes!).toString("hex")), cn, key.publicKey, skid);
     const signature = signDer(issuer.key, tbs, o.rng !== undefined);
     const der = seq(tbs, t.sigAlg, bitString(signature));
     return issued(der, key, skid);
 }
+
+const utf8Encoder = new TextEncoder();
 
 function dacTbs(t: DacTemplate, serial: bigint, cn: string, publicKey: Uint8Array, skid: Uint8Array): Uint8Array {
     return seq(
