@@ -198,8 +198,8 @@ export function buildDevice(ctx: BatchContext, prep: Prepared, index: number): B
 
 /**
  * The rest of a device once its SPAKE2+ verifier (w0 ‖ L, 97 bytes) is known; `verifier` undefined without a
- * passcode. Split in parts (DAC, partitions, labels) that V8 optimizes separately: one large function made
- * TurboFan compile ~0.15 s of inlined code in every fresh `generate`.
+ * passcode. Split in parts (DAC, partitions, labels) that V8 optimizes separately: as one function it was the
+ * largest optimizing compile of every fresh `generate`.
  */
 export function finishDevice(ctx: BatchContext, prep: Prepared, plan: DevicePlan, verifier: Uint8Array | undefined): BuiltDevice {
     const c = ctx.config;
