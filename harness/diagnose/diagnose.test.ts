@@ -3,19 +3,12 @@ import { expect } from "chai";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ESP_MATTER_PARTITIONS_CSV } from "../../emulator/esp32/index.js";
 import { LineResources, ProductionLine, type Device } from "../../scenarios/lib/index.js";
 import { runCli } from "../cli/testing.js";
 import { diagnose, findFactoryImages } from "./index.js";
 
-const NO_FCTRY = `# Name, Type, SubType, Offset, Size, Flags
-esp_secure_cert, 0x3F, , 0xd000, 0x2000, encrypted
-nvs, data, nvs, 0x10000, 0xC000,
-nvs_keys, data, nvs_keys, , 0x1000, encrypted
-otadata, data, ota, , 0x2000
-phy_init, data, phy, , 0x1000,
-ota_0, app, ota_0, 0x20000, 0x1E0000,
-ota_1, app, ota_1, 0x200000, 0x1E0000,
-`;
+const NO_FCTRY = ESP_MATTER_PARTITIONS_CSV.replace(/^fctry,.*\n/m, "");
 
 describe("diagnose", function () {
     this.timeout(60_000);

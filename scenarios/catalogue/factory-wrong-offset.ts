@@ -3,17 +3,10 @@
 // nvs_flash_init_partition("fctry") fails with ESP_ERR_NVS_PART_NOT_FOUND (0x0500110F) and the commissioning
 // window never opens.
 import { scenario } from "../lib/index.js";
+import { ESP_MATTER_PARTITIONS_CSV } from "../../emulator/esp32/index.js";
 
 /** esp-matter's partition table without the fctry row (the default table of a project that forgot it). */
-const NO_FCTRY = `# Name, Type, SubType, Offset, Size, Flags
-esp_secure_cert, 0x3F, , 0xd000, 0x2000, encrypted
-nvs, data, nvs, 0x10000, 0xC000,
-nvs_keys, data, nvs_keys, , 0x1000, encrypted
-otadata, data, ota, , 0x2000
-phy_init, data, phy, , 0x1000,
-ota_0, app, ota_0, 0x20000, 0x1E0000,
-ota_1, app, ota_1, 0x200000, 0x1E0000,
-`;
+const NO_FCTRY = ESP_MATTER_PARTITIONS_CSV.replace(/^fctry,.*\n/m, "");
 
 export default scenario("esp-matter#443: factory image flashed at an offset the partition table does not have", { issue: "esp-matter#443" }, async ({ line, expect }) => {
     const dev = await line.device();
