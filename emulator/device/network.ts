@@ -19,6 +19,7 @@ import {
     type UdpSocket,
     type UdpSocketOptions,
 } from "@matter/main";
+import { prng } from "../esp_common/prng.js";
 
 export const MDNS_PORT = 5353;
 
@@ -76,18 +77,6 @@ export interface NetworkFaults {
     delayMs?: number | [number, number];
     /** Counters, updated as faults are applied. */
     stats?: { sent: number; dropped: number; duplicated: number; delayed: number };
-}
-
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
 }
 
 /** Wraps a real socket: refuses any destination that is not loopback (defence in depth), applies NetworkFaults. */

@@ -5,6 +5,7 @@
  * same way for the same seed) and bit flips at chosen offsets. Everything is deterministic from `seed`.
  */
 import { DiagnosticError, EspError } from "../esp_common/err.js";
+import { prng } from "../esp_common/prng.js";
 
 export const SECTOR_SIZE = 0x1000;
 export const MIN_FLASH_SIZE = 2 * 1024 * 1024;
@@ -54,18 +55,6 @@ export interface NorFlashOptions {
     seed?: number;
     /** Allow sizes outside 2–16 MiB (small test flashes). */
     anySize?: boolean;
-}
-
-/** mulberry32: a tiny deterministic PRNG. */
-export function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
 }
 
 export class NorFlash implements FlashIo {
