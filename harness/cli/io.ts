@@ -74,3 +74,12 @@ function ioError(e: unknown, file: string, action: string): DiagnosticError {
         : err.message;
     return new DiagnosticError(err.code ?? "EIO", `cannot ${action}: ${reason}`, { file });
 }
+
+/** Runs `f` (a decoder of `file`'s content); a DiagnosticError it throws names the file. */
+export function inFile<T>(file: string, f: () => T): T {
+    try {
+        return f();
+    } catch (e) {
+        throw e instanceof DiagnosticError ? e.withContext({ file }) : e;
+    }
+}

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from "commander";
 import { CHIPS } from "../../../emulator/efuse/chips.js";
 import { action } from "../action.js";
 import { chipArg, intIn, parseNumber, parseSize } from "../args.js";
-import { readInput } from "../io.js";
+import { inFile, readInput } from "../io.js";
 
 function timeoutArg(v: string): number {
     const n = Number(v);
@@ -72,25 +72,17 @@ export function register(program: Command): void {
             const { parsePartitionCsv } = await import("../../../emulator/esp_partition/index.js");
             const { Efuses } = await import("../../../emulator/efuse/index.js");
             const { DiagnosticError } = await import("../../../emulator/esp_common/err.js");
-            const withFile = <T>(file: string, f: () => T): T => {
-                try {
-                    return f();
-                } catch (e) {
-                    if (e instanceof DiagnosticError) throw e.withContext({ file });
-                    throw e;
-                }
-            };
             const bytes = new Uint8Array(await readInput(input, "flash image"));
             let efuses: InstanceType<typeof Efuses> | undefined;
             if (opts.efuse) {
                 const text = (await readInput(opts.efuse, "eFuse summary")).toString("utf8");
-                efuses = withFile(opts.efuse, () => Efuses.fromSummaryJson(text, opts.chip && opts.chip !== "esp32" ? (opts.chip as "esp32c3") : undefined));
+                efuses = inFile(opts.efuse, () => Efuses.fromSummaryJson(text, opts.chip && opts.chip !== "esp32" ? (opts.chip as "esp32c3") : undefined));
             }
             if (opts.flashKey) {
                 const key = new Uint8Array(await readInput(opts.flashKey, "flash encryption key"));
                 if (!efuses) throw new DiagnosticError("ESP_ERR_INVALID_ARG", "--flash-key needs --efuse (the summary says which key block holds it)", { field: "flash-key" });
                 const e = efuses;
-                withFile(opts.flashKey, () => esp32.provideFlashEncryptionKey(e, key));
+                inFile(opts.flashKey, () => esp32.provideFlashEncryptionKey(e, key));
             }
             let image: Uint8Array = bytes;
             let built = false;
@@ -107,13 +99,13 @@ export function register(program: Command): void {
                 while (fctry.offset + fctry.size > flashSize) flashSize *= 2;
                 const app = opts.app ? new Uint8Array(await readInput(opts.app, "app image")) : buildAppImage({ chip, version: "1.0", matterSoftwareVersion: 1, projectName: "light" });
                 const nvsKeys = opts.nvsKeys ? new Uint8Array(await readInput(opts.nvsKeys, "NVS keys partition")) : undefined;
-                const layout = withFile(input, () =>
+                const layout = inFile(input, () =>
                     esp32.buildFlashImage({ chip, partitions: entries, app, fctry: bytes, fctryLabel: opts.fctryLabel, flashSize, tableOffset: opts.offset, ...(nvsKeys ? { nvsKeys } : {}), ...(efuses ? { efuses, encrypt: efuses.flashEncryptionEnabled() } : {}) }),
                 );
                 image = layout.image;
                 built = true;
             }
-            const chip = withFile(input, () =>
+            const chip = inFile(input, () =>
                 esp32.VirtualEsp32.fromImage(image, {
                     ...(opts.chip ? { chip: opts.chip as "esp32c3" } : {}),
                     ...(efuses ? { efuses } : {}),
@@ -121,7 +113,7 @@ export function register(program: Command): void {
                     tableOffset: opts.offset,
                 }),
             );
-            const boot = withFile(input, () => esp32.bootChip(chip, { rollback: opts.rollback ?? false, antiRollback: opts.antiRollback ?? false }));
+            const boot = inFile(input, () => esp32.bootChip(chip, { rollback: opts.rollback ?? false, antiRollback: opts.antiRollback ?? false }));
             const serve = opts.timeout !== 0;
             if (boot.ok && serve) {
                 // stdout is the ESP console (or the one JSON document): matter.js logs go to stderr

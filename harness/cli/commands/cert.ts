@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { action, table } from "../action.js";
-import { readInput } from "../io.js";
+import { inFile, readInput } from "../io.js";
 
 /** `mfgsim cert`: decode X.509 certificates (chip-cert print-cert style) with the Matter attestation fields. */
 export function register(program: Command): void {
@@ -19,13 +19,7 @@ export function register(program: Command): void {
             const data = await readInput(file, "certificate");
             const ders = certificatesInFile(data);
             if (ders.length === 0) throw new DiagnosticError("CHIP_ERROR_INVALID_ARGUMENT", "no CERTIFICATE block in the PEM file", { file });
-            let c;
-            try {
-                c = x.parseCertificate(ders[0]!);
-            } catch (e) {
-                if (e instanceof DiagnosticError) throw e.withContext({ file });
-                throw e;
-            }
+            const c = inFile(file, () => x.parseCertificate(ders[0]!));
             const ext = (oid: string) => x.findExtension(c, oid);
             const safe = <T>(f: () => T): T | { error: string } => {
                 try {

@@ -4,7 +4,7 @@ import { rm } from "node:fs/promises";
 import { CHIPS } from "../../../emulator/efuse/chips.js";
 import { action } from "../action.js";
 import { chipArg, parseNumber, parseSize } from "../args.js";
-import { readInput, writeFileAtomic, writePrivateFile } from "../io.js";
+import { inFile, readInput, writeFileAtomic, writePrivateFile } from "../io.js";
 
 function flashSizeArg(v: string): number {
     const n = parseSize(v, "--flash-size");
@@ -66,24 +66,15 @@ export function register(program: Command): void {
             const { buildFlashImage, chipByImageId } = await import("../../../emulator/esp32/index.js");
             const { Efuses } = await import("../../../emulator/efuse/index.js");
             const { decodePartitionTable, looksLikePartitionBinary } = await import("../../../emulator/esp_partition/index.js");
-            const { DiagnosticError } = await import("../../../emulator/esp_common/err.js");
-            const withFile = <T>(file: string, f: () => T): T => {
-                try {
-                    return f();
-                } catch (e) {
-                    if (e instanceof DiagnosticError) throw e.withContext({ file });
-                    throw e;
-                }
-            };
             const tableBytes = await readInput(opts.partitions, "partition table");
             const partitions = looksLikePartitionBinary(tableBytes)
-                ? withFile(opts.partitions, () => decodePartitionTable(new Uint8Array(tableBytes), { chipSize: opts.flashSize }).entries)
+                ? inFile(opts.partitions, () => decodePartitionTable(new Uint8Array(tableBytes), { chipSize: opts.flashSize }).entries)
                 : tableBytes.toString("utf8");
             const app = opts.app ? new Uint8Array(await readInput(opts.app, "app image")) : undefined;
             let efuses: InstanceType<typeof Efuses> | undefined;
             if (opts.efuse) {
                 const text = (await readInput(opts.efuse, "eFuse summary")).toString("utf8");
-                efuses = withFile(opts.efuse, () => Efuses.fromSummaryJson(text, opts.chip && opts.chip !== "esp32" ? (opts.chip as "esp32c3") : undefined));
+                efuses = inFile(opts.efuse, () => Efuses.fromSummaryJson(text, opts.chip && opts.chip !== "esp32" ? (opts.chip as "esp32c3") : undefined));
             }
             const chip = (opts.chip ?? efuses?.chip.name ?? (app && app[0] === 0xe9 ? chipByImageId(app[12]! | (app[13]! << 8)) : undefined) ?? "esp32c3") as "esp32c3";
             const read = async (f: string | undefined, what: string) => (f ? new Uint8Array(await readInput(f, what)) : undefined);
@@ -91,7 +82,7 @@ export function register(program: Command): void {
             const nvsKeys = await read(opts.nvsKeys, "NVS keys partition");
             const secureCert = await read(opts.secureCert, "esp_secure_cert partition");
             const bootloader = await read(opts.bootloader, "bootloader image");
-            const result = withFile(opts.partitions, () =>
+            const result = inFile(opts.partitions, () =>
                 buildFlashImage({
                     chip,
                     partitions,

@@ -41,16 +41,12 @@ export function register(program: Command): void {
                     }
                     decodeOtaImage(bytes);
                 }
-                const { readInput, readTextInput } = await import("../io.js");
+                const { inFile, readInput, readTextInput } = await import("../io.js");
                 const chip = opts.chip;
                 const partitionsCsv = opts.partitions !== undefined ? await readTextInput(opts.partitions, "partition table CSV") : undefined;
-                if (partitionsCsv !== undefined) {
+                if (opts.partitions !== undefined && partitionsCsv !== undefined) {
                     const { parsePartitionCsv } = await import("../../../emulator/esp_partition/index.js");
-                    try {
-                        parsePartitionCsv(partitionsCsv); // a broken table is bad input (exit 2), not a failing device
-                    } catch (e) {
-                        throw e instanceof DiagnosticError ? e.withContext({ file: opts.partitions }) : e;
-                    }
+                    inFile(opts.partitions, () => parsePartitionCsv(partitionsCsv)); // a broken table is bad input (exit 2), not a failing device
                 }
                 const appImage = opts.firmware !== undefined ? new Uint8Array(await readInput(opts.firmware, "app image")) : undefined;
                 const shard = opts.shard ? parseShard(opts.shard) : undefined;

@@ -8,7 +8,7 @@ import { extname, isAbsolute, join, resolve } from "node:path";
 import { DiagnosticError } from "../../../emulator/esp_common/err.js";
 import { action } from "../action.js";
 import { intIn, parseSize } from "../args.js";
-import { readInput, writeFileAtomic, writePrivateFile } from "../io.js";
+import { inFile, readInput, writeFileAtomic, writePrivateFile } from "../io.js";
 
 interface GenOpts {
     json?: boolean;
@@ -59,11 +59,7 @@ function fileReader(csvPath: string) {
 async function loadKeys(path: string) {
     const { decodeNvsKeys } = await import("../../../emulator/nvs/index.js");
     const bytes = await readInput(path, "key partition");
-    try {
-        return decodeNvsKeys(bytes, path);
-    } catch (e) {
-        throw e instanceof DiagnosticError ? e.withContext({ file: path }) : e;
-    }
+    return inFile(path, () => decodeNvsKeys(bytes, path));
 }
 
 async function buildImage(csvPath: string, size: number, opts: GenOpts, keys?: import("../../../emulator/nvs/index.js").NvsKeys) {
@@ -217,11 +213,7 @@ async function makeKeys(opts: EncOpts) {
             throw new DiagnosticError("ESP_ERR_INVALID_ARG", "--key_protect_hmac needs --kp_hmac_inputkey <32-byte HMAC key file>", { field: "kp_hmac_inputkey" });
         }
         const hmacKey = await readInput(opts.kp_hmac_inputkey, "HMAC key");
-        try {
-            return deriveNvsKeysFromHmac(hmacKey);
-        } catch (e) {
-            throw e instanceof DiagnosticError ? e.withContext({ file: opts.kp_hmac_inputkey }) : e;
-        }
+        return inFile(opts.kp_hmac_inputkey, () => deriveNvsKeysFromHmac(hmacKey));
     }
     return randomNvsKeys();
 }
