@@ -6,9 +6,9 @@
  *   node --import tsx bench/ota.ts [sizeKiB=1024] [runs=3]
  */
 import { Logger, LogLevel } from "@matter/main";
-import { appImage, makeChip, makeOtaFixture, otaFile } from "../harness/ota/testing.js";
+import { appImage, commissionedDevice, makeOtaFixture, otaFile } from "../harness/ota/testing.js";
 import { OtaProvider } from "../harness/ota/provider.js";
-import { performOta, VirtualOtaDevice } from "../harness/ota/ota.js";
+import { performOta } from "../harness/ota/ota.js";
 
 Logger.level = LogLevel.ERROR;
 const sizeKiB = Number(process.argv[2] ?? 1024);
@@ -17,9 +17,7 @@ const fx = await makeOtaFixture();
 const provider = await OtaProvider.start();
 try {
     for (let i = 0; i < runs; i++) {
-        const dev = new VirtualOtaDevice({ chip: makeChip(fx, { seed: i + 1 }) });
-        await dev.powerOn();
-        const nodeId = await provider.commission({ address: { ip: "127.0.0.1", port: dev.port! }, passcode: fx.passcode });
+        const { dev, nodeId } = await commissionedDevice(fx, provider, { seed: i + 1 });
         provider.clearImages();
         await provider.addImages([otaFile(fx, appImage(2, { size: sizeKiB * 1024 }), 2)]);
         const r = await performOta(provider, dev, nodeId, { timeoutMs: 120_000 });

@@ -7,7 +7,7 @@
 import { expect } from "chai";
 import { Logger, LogLevel } from "@matter/main";
 import { OtaSoftwareUpdateRequestor } from "@matter/main/clusters/ota-software-update-requestor";
-import { appImage, makeChip, makeOtaFixture, otaFile, type OtaFixture } from "./testing.js";
+import { appImage, commissionedDevice, makeOtaFixture, otaFile, type OtaFixture } from "./testing.js";
 import { OtaProvider } from "./provider.js";
 import { performOta, VirtualOtaDevice } from "./ota.js";
 
@@ -25,9 +25,7 @@ describe("harness/ota: the provider aborts the transfer → the requestor is Idl
         Logger.level = LogLevel.ERROR;
         fx = await makeOtaFixture();
         provider = await OtaProvider.start();
-        dev = new VirtualOtaDevice({ chip: makeChip(fx, { seed: 11 }) });
-        expect((await dev.powerOn()).ok).to.equal(true);
-        nodeId = await provider.commission({ address: { ip: "127.0.0.1", port: dev.port! }, passcode: fx.passcode });
+        ({ dev, nodeId } = await commissionedDevice(fx, provider, { seed: 11 }));
     });
     after(async () => {
         await dev?.powerOff();

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { Logger, LogLevel } from "@matter/main";
-import { appImage, makeChip, makeOtaFixture, otaFile, type OtaFixture } from "./testing.js";
+import { appImage, commissionedDevice, makeOtaFixture, otaFile, type OtaFixture } from "./testing.js";
 import { OtaProvider } from "./provider.js";
 import { performOta, VirtualOtaDevice } from "./ota.js";
 
@@ -14,11 +14,8 @@ describe("harness/ota: Matter OTA on the virtual ESP32 (real UDP on loopback)", 
     before(async () => {
         Logger.level = LogLevel.ERROR;
         fx = await makeOtaFixture();
-        dev = new VirtualOtaDevice({ chip: makeChip(fx) });
-        const fw = await dev.powerOn();
-        expect(fw.ok, fw.error?.message).to.equal(true);
         provider = await OtaProvider.start();
-        nodeId = await provider.commission({ address: { ip: "127.0.0.1", port: dev.port! }, passcode: fx.passcode });
+        ({ dev, nodeId } = await commissionedDevice(fx, provider));
     });
     after(async () => {
         await dev?.powerOff();

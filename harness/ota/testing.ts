@@ -9,6 +9,8 @@ import { createOtaImage } from "../../emulator/ota_image/index.js";
 import { makeDemoBatch } from "../demo/batch.js";
 import { discoverDevices } from "../gate/discover.js";
 import { readOnboardingCsv } from "../gate/gate.js";
+import { VirtualOtaDevice } from "./ota.js";
+import type { OtaProvider } from "./provider.js";
 
 export interface OtaFixture {
     dir: string;
@@ -61,4 +63,21 @@ export function otaFile(fx: Pick<OtaFixture, "vendorId" | "productId">, payload:
         },
         payload,
     ).image;
+}
+
+/**
+ * A virtual device of the fixture's batch, powered on and commissioned to `provider` over loopback UDP. Throws
+ * (with the device powered off) when its firmware does not start or commissioning fails.
+ */
+export async function commissionedDevice(fx: OtaFixture, provider: OtaProvider, chip: Parameters<typeof makeChip>[1] = {}): Promise<{ dev: VirtualOtaDevice; nodeId: bigint }> {
+    const dev = new VirtualOtaDevice({ chip: makeChip(fx, chip) });
+    try {
+        const fw = await dev.powerOn();
+        if (!fw.ok) throw new Error(`the device's firmware did not start: ${fw.error?.message}`);
+        const nodeId = await provider.commission({ address: { ip: "127.0.0.1", port: dev.port! }, passcode: fx.passcode });
+        return { dev, nodeId };
+    } catch (e) {
+        await dev.powerOff();
+        throw e;
+    }
 }
