@@ -69,6 +69,17 @@ export function calendarTypesBitmap(types: readonly string[]): number {
     return bits >>> 0;
 }
 
+/** Items grouped by endpoint, endpoints in first-appearance order (the order their NVS keys are written in). */
+function byEndpoint<T extends { ep: number }>(items: readonly T[]): Map<number, T[]> {
+    const out = new Map<number, T[]>();
+    for (const item of items) {
+        const list = out.get(item.ep);
+        if (list) list.push(item);
+        else out.set(item.ep, [item]);
+    }
+    return out;
+}
+
 /** All NVS rows of one device, namespaces in first-appearance order (chip-factory first). */
 export function factoryRows(c: MfgConfig, v: DeviceFactoryValues): FactoryRow[] {
     const m = new NvsMap();
@@ -105,12 +116,7 @@ export function factoryRows(c: MfgConfig, v: DeviceFactoryValues): FactoryRow[] 
         c.locales.forEach((l, i) => m.set(data(`locale/${i.toString(16)}`, "string", l)));
     }
     if (c.fixedLabels !== undefined) {
-        const byEp = new Map<number, Array<{ label: string; value: string }>>();
-        for (const fl of c.fixedLabels.map(parseFixedLabel)) {
-            if (!byEp.has(fl.ep)) byEp.set(fl.ep, []);
-            byEp.get(fl.ep)!.push(fl);
-        }
-        for (const [ep, labels] of byEp) {
+        for (const [ep, labels] of byEndpoint(c.fixedLabels.map(parseFixedLabel))) {
             const e = ep.toString(16);
             m.set(data(`fl-sz/${e}`, "u32", labels.length));
             labels.forEach((l, i) => {
@@ -120,12 +126,7 @@ export function factoryRows(c: MfgConfig, v: DeviceFactoryValues): FactoryRow[] 
         }
     }
     if (c.supportedModes !== undefined) {
-        const byEp = new Map<number, ReturnType<typeof parseSupportedMode>[]>();
-        for (const sm of c.supportedModes.map(parseSupportedMode)) {
-            if (!byEp.has(sm.ep)) byEp.set(sm.ep, []);
-            byEp.get(sm.ep)!.push(sm);
-        }
-        for (const [ep, modes] of byEp) {
+        for (const [ep, modes] of byEndpoint(c.supportedModes.map(parseSupportedMode))) {
             const e = ep.toString(16);
             m.set(data(`sm-sz/${e}`, "u32", modes.length));
             modes.forEach((sm, i) => {
