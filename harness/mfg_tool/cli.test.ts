@@ -78,4 +78,12 @@ describe("mfgsim generate (CLI)", function () {
         expectUsageError(r, /--verifier does not match/);
         expect(existsSync(out)).to.equal(false);
     });
+
+    it("--outdir below a plain file → exit 2 naming --outdir, no stack trace", async () => {
+        const file = join(dir, "plain-file");
+        writeFileSync(file, "not a directory");
+        const r = await runCli(["generate", ...common, "--outdir", join(file, "out")], { cwd: REPO_ROOT });
+        expectUsageError(r, /--outdir.*ENOTDIR.*cannot create the output directory/);
+        expect(readFileSync(file, "utf8")).to.equal("not a directory");
+    });
 });

@@ -107,6 +107,9 @@ describe("mfg_tool: generate batch", function () {
         expect(top.filter(n => /^summary-\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d\.csv$/.test(n))).to.have.length(1);
         expect(top.filter(n => /^cn_dacs-\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d-\d{6}\.csv$/.test(n))).to.have.length(1);
         expect(readdirSync(join(r.top, "staging"))).to.include.members(["config.csv", "master.csv", "pin_disc.csv", "pai_cert.der"]);
+        // the batch files with passcodes are private too
+        expect(statSync(join(r.top, "staging", "pin_disc.csv")).mode & 0o777).to.equal(0o600);
+        expect(statSync(join(r.top, top.find(n => n.startsWith("summary-"))!)).mode & 0o777).to.equal(0o600);
         expect(top.some(n => n.startsWith(".tmp-"))).to.equal(false);
 
         const manifestText = readFileSync(r.manifest, "utf8");
