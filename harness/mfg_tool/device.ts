@@ -52,10 +52,13 @@ export interface BatchContext {
 export interface Prepared {
     pai?: { cert: Certificate; key: P256Key; der: Uint8Array; path: string };
     dacGiven?: { der: Uint8Array; key: P256Key };
+    /** ctx.notBefore / ctx.notAfter parsed once, not per DAC. */
+    notBefore: Date;
+    notAfter: Date;
 }
 
 export function prepare(ctx: BatchContext): Prepared {
-    const p: Prepared = {};
+    const p: Prepared = { notBefore: new Date(ctx.notBefore), notAfter: new Date(ctx.notAfter) };
     if (ctx.pai) p.pai = { cert: parseCertificate(ctx.pai.certDer), key: keyFromScalar(ctx.pai.keyScalar), der: ctx.pai.certDer, path: ctx.pai.path };
     if (ctx.dacGiven) p.dacGiven = { der: ctx.dacGiven.certDer, key: keyFromScalar(ctx.dacGiven.keyScalar) };
     return p;
@@ -294,8 +297,8 @@ function deviceDac(ctx: BatchContext, prep: Prepared, pai: NonNullable<Prepared[
             vid: c.vendorId,
             pid: c.productId,
             commonName: uuid,
-            notBefore: new Date(ctx.notBefore),
-            notAfter: new Date(ctx.notAfter),
+            notBefore: prep.notBefore,
+            notAfter: prep.notAfter,
             ...(rng.seeded ? { rng: new SeededRng(rng.bytes("dac-cert", 32)) } : {}),
         });
         der = issued.der;

@@ -57,8 +57,10 @@ export function packQrBits(f: QrPayloadFields): Uint8Array {
     let bit = 0;
     for (const [name, width] of LAYOUT) {
         const value = name === "padding" ? 0 : f[name];
+        const word = value >>> 0 === value; // every valid field (≤ 27 bits): shifts instead of a pow per bit
         for (let i = 0; i < width; i++, bit++) {
-            if (Math.floor(value / 2 ** i) % 2 === 1) out[bit >> 3]! |= 1 << (bit & 7);
+            const set = word ? (value >>> i) & 1 : Math.floor(value / 2 ** i) % 2;
+            if (set === 1) out[bit >> 3]! |= 1 << (bit & 7);
         }
     }
     return out;
