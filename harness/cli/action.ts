@@ -4,6 +4,7 @@
  * failed, 2 bad usage or unreadable input). A DiagnosticError becomes one line on stderr, never a stack trace.
  */
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
+import { fsDiagnostic } from "./io.js";
 
 export interface CommandResult {
     /** The one JSON document printed with --json. */
@@ -48,6 +49,13 @@ export function reportError(commandPath: string, e: unknown): void {
     if (e instanceof DiagnosticError) {
         process.stderr.write(`${programName} ${commandPath}: ${e.oneLine()}\n`);
         process.exitCode = e.exitCode;
+        return;
+    }
+    // a path the user gave that cannot be used (a file where a directory is needed, no permission, disk full)
+    const fs = fsDiagnostic(e);
+    if (fs) {
+        process.stderr.write(`${programName} ${commandPath}: ${fs.oneLine()}\n`);
+        process.exitCode = fs.exitCode;
         return;
     }
     // A bug in mfgsim, not bad input: still one line, with the stack only when asked for.

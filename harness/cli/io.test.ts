@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, s
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
-import { writeFileAtomic, writeFileAtomicSync } from "./io.js";
+import { fsDiagnostic, writeFileAtomic, writeFileAtomicSync } from "./io.js";
 
 describe("cli/io atomic writes", () => {
     let dir: string;
@@ -79,4 +79,23 @@ describe("cli/io atomic writes", () => {
             });
         });
     }
+
+    describe("fsDiagnostic", () => {
+        it("turns a file-system error with a path into a one-line DiagnosticError naming it", () => {
+            const e = Object.assign(new Error("ENOTDIR: not a directory, lstat 'a/b'"), { code: "ENOTDIR", syscall: "lstat", path: "a/b" });
+            const d = fsDiagnostic(e)!;
+            expect(d).to.be.instanceOf(DiagnosticError);
+            expect(d.code).to.equal("ENOTDIR");
+            expect(d.context.file).to.equal("a/b");
+            expect(d.oneLine()).to.contain("a parent is not a directory");
+            expect(d.exitCode).to.equal(2);
+        });
+
+        it("leaves everything else alone (a bug stays an internal error)", () => {
+            expect(fsDiagnostic(new TypeError("x is undefined"))).to.equal(undefined);
+            expect(fsDiagnostic(Object.assign(new Error("no path"), { code: "ENOENT" }))).to.equal(undefined);
+            expect(fsDiagnostic(Object.assign(new Error("socket"), { code: "ECONNRESET", path: "/x" }))).to.equal(undefined);
+            expect(fsDiagnostic("ENOENT")).to.equal(undefined);
+        });
+    });
 });

@@ -97,13 +97,43 @@ export async function isDirectory(path: string): Promise<boolean> {
 function ioError(e: unknown, file: string, action: string): DiagnosticError {
     if (e instanceof DiagnosticError) return e;
     const err = e as NodeJS.ErrnoException;
-    const reason =
-        err.code === "ENOENT" ? "no such file or directory"
-        : err.code === "EACCES" ? "permission denied"
-        : err.code === "EISDIR" ? "is a directory"
-        : err.code === "ENOTDIR" ? "a parent is not a directory"
-        : err.message;
-    return new DiagnosticError(err.code ?? "EIO", `cannot ${action}: ${reason}`, { file });
+    return new DiagnosticError(err.code ?? "EIO", `cannot ${action}: ${fsReason(err)}`, { file });
+}
+
+/** The reason of a file-system error in words (the errno name goes in the error code). */
+function fsReason(err: NodeJS.ErrnoException): string {
+    switch (err.code) {
+        case "ENOENT":
+            return "no such file or directory";
+        case "EACCES":
+        case "EPERM":
+            return "permission denied";
+        case "EISDIR":
+            return "is a directory";
+        case "ENOTDIR":
+            return "a parent is not a directory";
+        case "EEXIST":
+            return err.syscall === "mkdir" ? "a part of the path is a file" : "already exists";
+        case "EROFS":
+            return "read-only file system";
+        case "ENOSPC":
+            return "no space left on the device";
+        default:
+            return err.message;
+    }
+}
+
+const FS_ERRNOS = new Set(["ENOENT", "EACCES", "EPERM", "EISDIR", "ENOTDIR", "EEXIST", "EROFS", "ENOSPC", "ENAMETOOLONG", "ELOOP", "EMFILE"]);
+
+/**
+ * A file-system error that escaped a command (a path the user gave is a file, unwritable, full…) as a one-line
+ * DiagnosticError naming the path, or undefined for anything else (a bug: reported as an internal error).
+ */
+export function fsDiagnostic(e: unknown): DiagnosticError | undefined {
+    const err = e as NodeJS.ErrnoException;
+    if (!(e instanceof Error) || typeof err.code !== "string" || !FS_ERRNOS.has(err.code) || typeof err.path !== "string") return undefined;
+    const what = err.syscall === "open" || err.syscall === "write" || err.syscall === "rename" ? "write" : err.syscall === "mkdir" ? "create a directory" : "use the path";
+    return new DiagnosticError(err.code, `cannot ${what}: ${fsReason(err)}`, { file: err.path });
 }
 
 /** Runs `f` (a decoder of `file`'s content); a DiagnosticError it throws names the file. */

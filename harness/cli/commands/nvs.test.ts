@@ -76,4 +76,19 @@ describe("mfgsim nvs (CLI)", function () {
         expect(t.stdout).to.equal("");
         oneLineError(t.stderr, "ESP_ERR_INVALID_SIZE");
     });
+
+    it("an output path below a plain file, or an unusable demo --out, fails with one line naming the path, exit 2", async () => {
+        writeFileSync(join(dir, "plain"), "x");
+        const g = await runCli(["nvs", "generate", "ok.csv", "plain/out.bin", "0x3000"], { cwd: dir });
+        expect(g.code).to.equal(2);
+        oneLineError(g.stderr, "EEXIST");
+        expect(g.stderr).to.contain(join(dir, "plain", "out.bin"));
+        expect(g.stderr).to.contain("a part of the path is a file");
+        const d = await runCli(["demo", "--out", "plain/reports", "-n", "1"], { cwd: dir });
+        expect(d.code).to.equal(2);
+        oneLineError(d.stderr, "ENOTDIR");
+        expect(d.stderr).to.contain("plain/reports/demo");
+        expect(d.stderr).to.not.contain("internal error");
+        expect(readFileSync(join(dir, "plain"), "utf8")).to.equal("x");
+    });
 });
