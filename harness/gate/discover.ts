@@ -108,7 +108,11 @@ export function discoverDevices(inputs: readonly string[]): DeviceFiles[] {
         }
     };
     for (const input of inputs) {
-        if (!isDir(input)) throw new DiagnosticError("ENOENT", "not a directory", { file: input });
+        if (!isDir(input)) {
+            // a batch directory (mfg_tool's out/ or out/<vid>_<pid>/) or device directories, not a file
+            const exists = existsSync(input);
+            throw new DiagnosticError(exists ? "ENOTDIR" : "ENOENT", exists ? "not a directory: gate takes a batch or device directory" : "no such directory", { file: input });
+        }
         const before = found.size;
         visit(input, 0);
         if (found.size === before) {

@@ -11,6 +11,8 @@ import { discoverDevices, runGate, shardSlice } from "./index.js";
 import { buildAppImage } from "../../emulator/bootloader_support/index.js";
 import { createOtaImage } from "../../emulator/ota_image/index.js";
 
+const first = <T>(xs: T[]): T => xs[0]!;
+
 describe("gate (real UDP on loopback)", function () {
     this.timeout(120_000);
     let dir: string;
@@ -139,6 +141,13 @@ describe("gate (real UDP on loopback)", function () {
         const bad = await runCli(["gate", join(dir, "nope"), "--paa-store", demo.paaStore]);
         expect(bad.code).to.equal(2);
         expect(bad.stderr.trim().split("\n")).to.have.length(1);
+        expect(bad.stderr).to.contain("ENOENT");
+    });
+
+    it("a file instead of a batch directory is ENOTDIR, not ENOENT", () => {
+        const file = first(discoverDevices([demo.outdir])).partition;
+        expect(() => discoverDevices([file])).to.throw(/not a directory/).with.property("code", "ENOTDIR");
+        expect(() => discoverDevices([join(dir, "nope")])).to.throw(/no such directory/).with.property("code", "ENOENT");
     });
 });
 
