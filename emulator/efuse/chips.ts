@@ -1,8 +1,15 @@
 /**
  * The security-relevant eFuse fields per chip, named as espefuse and esp_efuse_table.csv name them.
- * Positions (block/word/pos) follow ESP-IDF's esp_efuse_table.csv for ESP32 and ESP32-C3; the C3 layout is used
- * for S3/C6/H2 too, since for these fields it is the same or only the summary metadata would differ
- * (loading a user's summary goes by name, never by position).
+ * Positions are espefuse's: `word` = bit_start // 32 and `pos` = bit_start % 32 inside the block, `bitLen` = len
+ * (espefuse/efuse/mem_definition_base.py), i.e. what `espefuse summary --format json` reports.
+ * Checked against (stored copies of public GitHub repositories):
+ *  - espressif/esptool espefuse/efuse_defs/esp32.yaml and esp32c3.yaml @ 4c85e9b972f8cb7d29a3243477d234eb6c7e1e41
+ *    (esp32 BLOCK3 is not in the yaml: espefuse/efuse/esp32/mem_definition.py builds it as block 3, word 0, pos 0, 256 bits);
+ *  - espressif/esp-idf components/efuse/esp32/esp_efuse_table.csv @ 0f8ff5aa153c02d31f0b6f2a4485b0cc4eeed8ec and
+ *    components/efuse/esp32c3/esp_efuse_table.csv @ eb31dccbaa7e9c9b880c0208fee584b749f24dea (bit_start/bit_count agree).
+ * The C3 layout is used for S3/C6/H2 too: for these fields esptool's esp32s3.yaml (@ 4c85e9b), esp32c6.yaml and
+ * esp32h2.yaml (@ 16e4faeeaa3f95c6b24dfdcc498ffc33924d5f5f) give the same positions, except H2's SECURE_VERSION
+ * (word 4, pos 9), which is set per chip below. Loading a user's summary goes by name, never by position.
  */
 
 export type ChipName = "esp32" | "esp32c3" | "esp32s3" | "esp32c6" | "esp32h2";
@@ -64,11 +71,12 @@ const ESP32: EfuseFieldDef[] = [
     f("BLOCK1", 1, 0, 0, 256, "bytes", "security", "Flash encryption key"),
     f("BLOCK2", 2, 0, 0, 256, "bytes", "security", "Security boot key"),
     f("BLOCK3", 3, 0, 0, 256, "bytes", "security", "Variable Block 3"),
-    // CONFIG_BOOTLOADER_APP_SEC_VER: ESP-IDF's esp32 table keeps SECURE_VERSION in BLOCK3 (not shown by espefuse).
-    f("SECURE_VERSION", 3, 5, 20, 16, "uint", "security", "Secure version for anti-rollback (esp_efuse_table.csv, BLOCK3)"),
+    // CONFIG_BOOTLOADER_APP_SEC_VER: ESP-IDF's esp32 table keeps SECURE_VERSION in BLOCK3 (bit_start 128, 32 bits).
+    f("SECURE_VERSION", 3, 4, 0, 32, "uint", "security", "Secure version for anti-rollback (esp_efuse_table.csv, BLOCK3)"),
 ];
 
-function keyBlockChip(xts256: boolean): EfuseFieldDef[] {
+/** `secureVersionPos`: SECURE_VERSION's bit in BLOCK0 word 4 (14 on C3/S3/C6, 9 on H2). */
+function keyBlockChip(xts256: boolean, secureVersionPos = 14): EfuseFieldDef[] {
     const out: EfuseFieldDef[] = [
         f("WR_DIS", 0, 0, 0, 32, "uint", "config", "Disable programming of individual eFuses"),
         f("RD_DIS", 0, 1, 0, 7, "uint", "config", "Disable reading from BlOCK4-10"),
@@ -86,7 +94,7 @@ function keyBlockChip(xts256: boolean): EfuseFieldDef[] {
         f("SECURE_BOOT_EN", 0, 3, 20, 1, "bool", "security", "Enables secure boot"),
         f("SECURE_BOOT_AGGRESSIVE_REVOKE", 0, 3, 21, 1, "bool", "security", "Enables aggressive secure boot key revocation mode"),
         f("DIS_DOWNLOAD_MODE", 0, 4, 0, 1, "bool", "config", "Disables all download boot modes"),
-        f("SECURE_VERSION", 0, 4, 7, 16, "uint", "identity", "Secure version (used by ESP-IDF anti-rollback feature)"),
+        f("SECURE_VERSION", 0, 4, secureVersionPos, 16, "uint", "identity", "Secure version (used by ESP-IDF anti-rollback feature)"),
     ];
     for (let i = 0; i < 6; i++) out.push(f(`BLOCK_KEY${i}`, 4 + i, 0, 0, 256, "bytes", "security", `Key${i} or user data`));
     void xts256;
@@ -109,7 +117,7 @@ export const CHIP_DEFS: Record<ChipName, ChipDef> = {
     esp32c3: { name: "esp32c3", title: "ESP32-C3", fields: keyBlockChip(false), xtsKeyLengths: [32], cryptCnt: "SPI_BOOT_CRYPT_CNT" },
     esp32s3: { name: "esp32s3", title: "ESP32-S3", fields: keyBlockChip(true), xtsKeyLengths: [32, 64], cryptCnt: "SPI_BOOT_CRYPT_CNT" },
     esp32c6: { name: "esp32c6", title: "ESP32-C6", fields: keyBlockChip(false), xtsKeyLengths: [32], cryptCnt: "SPI_BOOT_CRYPT_CNT" },
-    esp32h2: { name: "esp32h2", title: "ESP32-H2", fields: keyBlockChip(false), xtsKeyLengths: [32], cryptCnt: "SPI_BOOT_CRYPT_CNT" },
+    esp32h2: { name: "esp32h2", title: "ESP32-H2", fields: keyBlockChip(false, 9), xtsKeyLengths: [32], cryptCnt: "SPI_BOOT_CRYPT_CNT" },
 };
 
 export function efuseTypeString(d: EfuseFieldDef): string {

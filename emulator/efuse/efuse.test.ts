@@ -85,6 +85,20 @@ describe("efuse model", () => {
         expect(loose.toSummaryJson().UNKNOWN_THING).to.deep.equal({ value: 5 });
         expect(Efuses.fromSummaryJson({ FLASH_CRYPT_CNT: { value: 1 } }).chip.name).to.equal("esp32");
     });
+    it("summary positions match espefuse (esptool efuse_defs/esp32.yaml, esp32c3.yaml, esp32h2.yaml)", () => {
+        const pos = (chip: "esp32" | "esp32c3" | "esp32h2", name: string) => {
+            const e = new Efuses(chip).toSummaryJson()[name]!;
+            return [e.block, e.word, e.pos, e.bit_len];
+        };
+        expect(pos("esp32", "FLASH_CRYPT_CNT")).to.deep.equal([0, 0, 20, 7]);
+        expect(pos("esp32", "FLASH_CRYPT_CONFIG")).to.deep.equal([0, 5, 28, 4]);
+        expect(pos("esp32", "DISABLE_DL_CACHE")).to.deep.equal([0, 6, 9, 1]);
+        expect(pos("esp32", "SECURE_VERSION")).to.deep.equal([3, 4, 0, 32]);
+        expect(pos("esp32c3", "SPI_BOOT_CRYPT_CNT")).to.deep.equal([0, 2, 18, 3]);
+        expect(pos("esp32c3", "KEY_PURPOSE_5")).to.deep.equal([0, 3, 12, 4]);
+        expect(pos("esp32c3", "SECURE_VERSION")).to.deep.equal([0, 4, 14, 16]);
+        expect(pos("esp32h2", "SECURE_VERSION")).to.deep.equal([0, 4, 9, 16]);
+    });
     it("fuzz: random JSON documents load or fail with a DiagnosticError", () => {
         const names = ["SPI_BOOT_CRYPT_CNT", "BLOCK_KEY0", "KEY_PURPOSE_1", "SECURE_VERSION", "FLASH_CRYPT_CNT", "SECURE_BOOT_EN", "X"];
         const val = fc.oneof(fc.boolean(), fc.integer(), fc.double(), fc.string(), fc.constant("?? ??"), fc.constant(null), fc.array(fc.nat()), fc.uint8Array({ minLength: 32, maxLength: 32 }).map(b => Buffer.from(b).toString("hex").match(/../g)!.join(" ")));
