@@ -226,6 +226,9 @@ export function decodeOtaHeader(bytes: Uint8Array): DecodedOtaHeader {
 /**
  * Decodes a whole OTA file: header as decodeOtaHeader, then the sizes (TotalSize = 16 + HeaderSize + PayloadSize
  * = file length) and the digest over the payload (reported as digestOk, not thrown).
+ * OTA_SIZE_MISMATCH is mfgsim's own code: connectedhomeip's OTAImageHeaderParser reads TotalSize but never checks
+ * it, and neither its ESP32 OTAImageProcessorImpl nor ESP-IDF's esp_ota_* compare the sizes (ota_image_tool.py
+ * and this decoder do).
  */
 export function decodeOtaImage(bytes: Uint8Array): DecodedOtaImage {
     const h = decodeOtaHeader(bytes);

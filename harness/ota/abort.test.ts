@@ -58,7 +58,7 @@ describe("harness/ota: the provider aborts the transfer → the requestor is Idl
         const t = provider.transfers.length;
         const tr = dev.transitions.length;
         const failed = await performOta(provider, dev, nodeId);
-        expect([failed.status, failed.code], failed.detail).to.deep.equal(["download-failed", "CHIP_ERROR_BDX_TRANSFER_FAILED"]);
+        expect([failed.status, failed.code], failed.detail).to.deep.equal(["download-failed", "CHIP_ERROR_CONNECTION_ABORTED"]);
         expect(failed.detail).to.contain("TransferFailedUnknownError");
         expect(failed.timings.totalMs, "three prompt failures, no 5-minute idle timeout").to.be.below(5000);
         expect(provider.transfers.slice(t).map(x => Boolean(x.aborted))).to.deep.equal([true, true, true]);

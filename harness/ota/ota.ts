@@ -293,7 +293,7 @@ export async function performOta(provider: OtaProvider, dev: VirtualOtaDevice, n
         return finish(
             "download-failed",
             `BDX transfer did not complete: ${attempts.length} attempt(s), ${aborted} cancelled by the provider (StatusReport TransferFailedUnknownError); the requestor is Idle again (ChangeReason ${signal.reason === OtaSoftwareUpdateRequestor.ChangeReason.Failure ? "Failure" : signal.reason})`,
-            { code: "CHIP_ERROR_BDX_TRANSFER_FAILED" },
+            { code: "CHIP_ERROR_CONNECTION_ABORTED" },
         );
     }
     dev.chip.flash.schedulePowerLoss(undefined);

@@ -81,7 +81,7 @@ export const otaProviderAbort = scenario(
     async ({ line, expect }) => {
         const dev = await line.device();
         const aborted = await dev.update({ faults: { abortAfterBytes: 4096, abortCount: 3 } });
-        expect(aborted).toFailWith("CHIP_ERROR_BDX_TRANSFER_FAILED");
+        expect(aborted).toFailWith("CHIP_ERROR_CONNECTION_ABORTED");
         expect(aborted).toContain("3 attempt(s), 3 cancelled by the provider");
         expect(aborted).toContain("ChangeReason Failure");
         expect(aborted.timings.totalMs < 5000, "no 5-minute BDX idle timeout").toEqual(true);

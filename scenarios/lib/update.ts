@@ -69,7 +69,7 @@ export function buildOtaFile(o: OtaImageOptions & { version: number; vendorId: n
 /**
  * What an update did. `ok` only for `updated`; otherwise `toFailWith` matches the code the field sees (NotAvailable,
  * ProductIdMismatch, NotNewer, DigestMismatch, ESP_ERR_IMAGE_INVALID, ESP_ERR_OTA_SMALL_SEC_VER, POWER_LOSS,
- * SelfTestFailed, CHIP_ERROR_BDX_TRANSFER_FAILED, …) or the status (`power-loss`, `rolled-back`, …).
+ * SelfTestFailed, CHIP_ERROR_CONNECTION_ABORTED, …) or the status (`power-loss`, `rolled-back`, …).
  * `toContain` searches the requestor's events, the boot log of every reboot, the otadata states
  * ("otadata: [0] seq 1 VALID, [1] seq 2 INVALID; running ota_0") and the detail.
  */
