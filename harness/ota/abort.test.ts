@@ -2,7 +2,8 @@
  * The provider aborts the BDX transfer partway (its storage read fails): matter.js's BDX sender answers the
  * requestor's next BlockQuery with a StatusReport, so the requestor sees the failure at once (not after the 5-minute
  * BDX idle timeout), retries the download itself (3 attempts per query), goes back to Idle with ChangeReason Failure
- * when all attempts fail, and a later query (the next AnnounceOTAProvider) updates the device.
+ * when all attempts fail, and a later query (the next AnnounceOTAProvider) updates the device. A provider that
+ * stalls instead (no StatusReport) ends in a timeout at performOta's deadline, not the 5-minute idle timeout.
  */
 import { expect } from "chai";
 import { Logger, LogLevel } from "@matter/main";
@@ -28,6 +29,7 @@ describe("harness/ota: the provider aborts the transfer → the requestor is Idl
         ({ dev, nodeId } = await commissionedDevice(fx, provider, { seed: 11 }));
     });
     after(async () => {
+        provider?.releaseStalls(); // a read still stalled (a failed test) would keep the device's power-off waiting
         await dev?.powerOff();
         await provider?.close();
         await fx?.cleanup();
@@ -72,5 +74,29 @@ describe("harness/ota: the provider aborts the transfer → the requestor is Idl
         expect(retried.status, retried.detail).to.equal("updated");
         expect([retried.bootSlot, retried.softwareVersionAfter]).to.deep.equal(["ota_0", 3]);
         expect(provider.transfers.at(-1)!.finished).to.equal(true);
+    });
+
+    it("the provider stalls mid-transfer: timeout at the harness deadline, not the 5-minute BDX idle timeout; the harness fails the transfer, the requestor is Idle and the next query updates", async () => {
+        provider.clearImages();
+        await provider.addImages([otaFile(fx, appImage(4, { size: 12 * 1024 }), 4)]);
+        provider.faults = { stallAfterBytes: 3072 };
+        const otadata = dev.chip.flashReadRaw(OTADATA, 0x2000);
+        const stalled = provider.stalled;
+        const tr = dev.transitions.length;
+        const r = await performOta(provider, dev, nodeId, { timeoutMs: 1500 });
+        expect([r.status, r.code], r.detail).to.deep.equal(["timeout", "CHIP_ERROR_TIMEOUT"]);
+        expect(r.detail).to.match(/BDX transfer stalled: no block from the provider after \d+ bytes/);
+        expect(r.detail).to.contain("requestor Downloading;").and.to.match(/requestor Idle$/);
+        expect(r.timings.totalMs).to.be.within(1500, 7000);
+        expect(provider.stalled - stalled).to.equal(1);
+        const states = dev.transitions.slice(tr);
+        expect(states.map(x => x.state)).to.include(UpdateState.Downloading);
+        expect([states.at(-1)!.state, states.at(-1)!.reason]).to.deep.equal([UpdateState.Idle, ChangeReason.Failure]);
+        expect(dev.chip.flashReadRaw(OTADATA, 0x2000)).to.deep.equal(otadata);
+        expect(provider.faults.stallAfterBytes).to.equal(undefined);
+
+        const retried = await performOta(provider, dev, nodeId);
+        expect(retried.status, retried.detail).to.equal("updated");
+        expect(retried.softwareVersionAfter).to.equal(4);
     });
 });

@@ -212,6 +212,11 @@ export interface PerformOtaOptions {
     queryDelayMs?: number;
 }
 
+/** The requestor's UpdateState by its name in the cluster (Downloading, Idle…). */
+function updateStateName(state: number | undefined): string {
+    return state === undefined ? "state unknown" : (OtaSoftwareUpdateRequestor.UpdateState[state] ?? `state ${state}`);
+}
+
 function otadataStates(dev: VirtualOtaDevice): [string, string] | undefined {
     return dev.boot?.selection?.states;
 }
@@ -228,6 +233,7 @@ export async function performOta(provider: OtaProvider, dev: VirtualOtaDevice, n
     const timers = controlOtaTimers({ delayMs: options.queryDelayMs ?? 1 });
     const q0 = provider.queries.length;
     const tr0 = provider.transfers.length;
+    const stalled0 = provider.stalled;
     const finish = async (status: OtaStatus, detail: string, extra: Partial<OtaOutcome> = {}): Promise<OtaOutcome> => {
         timers.restore();
         dev.onEvent = undefined;
@@ -297,7 +303,26 @@ export async function performOta(provider: OtaProvider, dev: VirtualOtaDevice, n
         );
     }
     dev.chip.flash.schedulePowerLoss(undefined);
-    if (!signal || signal.kind === "idle") return finish("timeout", `no outcome within ${options.timeoutMs ?? 20_000} ms (requestor state ${dev.updateState()})`);
+    if (!signal || signal.kind === "idle") {
+        const stalled = provider.transfers.slice(tr0).filter(x => !x.finished && !x.aborted);
+        if (stalled.length > 0 && provider.stalled > stalled0) {
+            // The provider went silent mid-transfer; a real requestor waits out its 5-minute BDX idle timeout. The
+            // harness gives up at its deadline and fails the stalled transfer, so the device is Idle for what follows.
+            const at = stalled.at(-1)!;
+            const state = updateStateName(dev.liveState);
+            const faults = provider.faults;
+            provider.failStalledTransfers();
+            await waitIdle(dev, performance.now() + 5000);
+            provider.faults = { ...faults, stallAfterBytes: undefined };
+            return finish(
+                "timeout",
+                `BDX transfer stalled: no block from the provider after ${at.bytes} bytes and no outcome within ${options.timeoutMs ?? 20_000} ms ` +
+                    `(requestor ${state}; a device waits its 5-minute BDX idle timeout). The harness then failed the transfer: requestor ${updateStateName(dev.liveState)}`,
+                { code: "CHIP_ERROR_TIMEOUT" },
+            );
+        }
+        return finish("timeout", `no outcome within ${options.timeoutMs ?? 20_000} ms (requestor ${updateStateName(dev.liveState)})`);
+    }
 
     if (signal.kind === "refused") {
         await waitIdle(dev, deadline);

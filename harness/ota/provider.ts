@@ -78,6 +78,14 @@ export interface ProviderFaults {
     abortCount?: number;
     /** Flip a bit of the served payload at this file offset (the transfer corrupts the image). */
     flipBitAt?: number;
+    /**
+     * Stall every BDX transfer after this many bytes of the file: the provider's storage read never completes, so
+     * neither a Block nor a StatusReport reaches the requestor, which waits for its BDX idle timeout (5 minutes in
+     * matter.js, as in connectedhomeip's BDXDownloader). A hung provider, a file server that stopped answering…
+     * performOta gives up at its own deadline ("timeout"); `releaseStalls()` — also done by `close()` — then fails
+     * the stalled reads, so the provider's sessions end with a StatusReport instead of lingering.
+     */
+    stallAfterBytes?: number;
 }
 
 /** What the provider endpoint reads from its environment. */
@@ -87,6 +95,10 @@ class ProviderContext {
     readonly transfers: TransferRecord[] = [];
     faults: ProviderFaults = {};
     aborts = 0;
+    /** Reads stalled by `stallAfterBytes`, waiting for releaseStalls(). */
+    readonly stalls = new Set<() => void>();
+    /** How many transfers stalled so far. */
+    stalled = 0;
     /** Per peer: stops watching BDX sessions of its previous query. */
     readonly watchers = new Map<string, () => void>();
     /** NotifyUpdateApplied commands received (the requestor booted the new image). */
@@ -109,7 +121,7 @@ class ProviderContext {
  * rejects but the underlying stream stays readable, so matter.js's sender closes its streams cleanly (an errored
  * ReadableStream would make its `stream.cancel()` reject and the BDX session would never report itself closed).
  */
-function blobFailingAfter(blob: Blob, limit: number, onFail: () => void): Blob {
+function blobFailingAfter(blob: Blob, limit: number, onFail: () => void, stall?: () => Promise<void>): Blob {
     const fail = () => {
         onFail();
         return new BdxError(`provider storage read failed after ${limit} bytes (fault injection)`, BdxStatusCode.TransferFailedUnknownError);
@@ -121,7 +133,7 @@ function blobFailingAfter(blob: Blob, limit: number, onFail: () => void): Blob {
         get type() {
             return blob.type;
         },
-        slice: (start?: number, end?: number) => blobFailingAfter(blob.slice(start, end), Math.max(0, limit - (start ?? 0)), onFail),
+        slice: (start?: number, end?: number) => blobFailingAfter(blob.slice(start, end), Math.max(0, limit - (start ?? 0)), onFail, stall),
         stream() {
             const inner = blob.stream();
             let served = 0;
@@ -143,6 +155,7 @@ function blobFailingAfter(blob: Blob, limit: number, onFail: () => void): Blob {
                             if (served >= limit) {
                                 if (failed) throw new BdxError("provider storage read failed (fault injection)", BdxStatusCode.TransferFailedUnknownError);
                                 failed = true;
+                                if (stall) await stall(); // hangs until releaseStalls(), then fails like an abort
                                 throw fail();
                             }
                             const r = await reader.read();
@@ -168,6 +181,11 @@ function faultyStorage(base: ScopedStorage, ctx: ProviderContext): ScopedStorage
             if (prop === "openBlob") {
                 return async (contexts: string[], key: string) => {
                     const blob = await target.openBlob(contexts, key);
+                    const stallAt = ctx.faults.stallAfterBytes;
+                    if (stallAt !== undefined) {
+                        ctx.stalled++;
+                        return blobFailingAfter(blob, stallAt, () => undefined, () => new Promise<void>(release => ctx.stalls.add(release)));
+                    }
                     const limit = ctx.takeAbort();
                     return limit === undefined ? blob : blobFailingAfter(blob, limit, () => void ctx.aborts++);
                 };
@@ -374,8 +392,44 @@ export class OtaProvider {
         return this.#ctx.aborts;
     }
 
+    /** Transfers that stalled (`faults.stallAfterBytes`). */
+    get stalled(): number {
+        return this.#ctx.stalled;
+    }
+
+    /**
+     * The reads stalled so far fail: the provider's BDX sessions answer the requestor with a StatusReport
+     * (TransferFailedUnknownError). The fault itself stays until `faults` is set again, so a retry stalls anew.
+     * Returns how many reads were waiting.
+     */
+    releaseStalls(): number {
+        const waiting = [...this.#ctx.stalls];
+        this.#ctx.stalls.clear();
+        for (const release of waiting) release();
+        return waiting.length;
+    }
+
+    /**
+     * Gives up on stalled transfers like an operator restarting a hung provider: the stalled reads and the
+     * requestor's remaining attempts of that query (matter.js makes 3) fail with a StatusReport, so the requestor
+     * goes Idle (ChangeReason Failure) instead of waiting out its 5-minute BDX idle timeout. The stall fault ends;
+     * the other faults are kept. Returns how many reads were waiting.
+     */
+    failStalledTransfers(): number {
+        const { stallAfterBytes, abortAfterBytes, abortCount, ...rest } = this.#ctx.faults;
+        void stallAfterBytes;
+        void abortAfterBytes;
+        void abortCount;
+        this.#ctx.faults = { ...rest, abortAfterBytes: 0, abortCount: 3 };
+        return this.releaseStalls();
+    }
+
     get images(): readonly ProvidedImage[] {
         return this.#ctx.images;
+    }
+
+    get faults(): ProviderFaults {
+        return { ...this.#ctx.faults };
     }
 
     set faults(f: ProviderFaults) {
@@ -472,6 +526,7 @@ export class OtaProvider {
     }
 
     close(): Promise<void> {
+        this.releaseStalls(); // a stalled read would keep its BDX session (and the node's close) waiting
         return this.node.close();
     }
 }

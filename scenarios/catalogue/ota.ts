@@ -92,3 +92,26 @@ export const otaProviderAbort = scenario(
         expect([once.bootSlot, once.softwareVersionAfter], "slot and SoftwareVersion over CASE").toEqual(["ota_1", 2]);
     },
 );
+
+// A provider that goes silent mid-transfer (a hung provider process, a file server that stopped answering): no Block
+// and no StatusReport, so a requestor sits in Downloading until its 5-minute BDX idle timeout. The line reports a
+// timeout at its own deadline and fails the stalled transfer (as restarting the provider would), so the device is
+// Idle again with v1 running and otadata untouched, and the next announcement updates it.
+export const otaProviderStall = scenario(
+    "provider stalls mid-transfer: a timeout at the line's deadline, not a 5-minute hang; v1 keeps running, the next query updates",
+    { issue: "mfgsim#7" },
+    async ({ line, expect }) => {
+        const dev = await line.device();
+        const stalled = await dev.update({ faults: { stallAfterBytes: 4096 }, timeoutMs: 2000 });
+        expect(stalled).toFailWith("CHIP_ERROR_TIMEOUT");
+        expect(stalled).toFailWith("timeout");
+        expect(stalled).toContain(/BDX transfer stalled: no block from the provider after \d+ bytes/);
+        expect(stalled).toContain("requestor Downloading;");
+        expect(stalled.timings.totalMs < 8000, "no 5-minute BDX idle timeout").toEqual(true);
+        expect([stalled.bootSlot, stalled.softwareVersionAfter], "slot and SoftwareVersion over CASE").toEqual(["ota_0", 1]);
+
+        const next = await dev.update();
+        expect(next).toPass();
+        expect([next.bootSlot, next.softwareVersionAfter], "slot and SoftwareVersion over CASE").toEqual(["ota_1", 2]);
+    },
+);

@@ -36,7 +36,10 @@ export interface UpdateOptions extends OtaImageOptions {
      * -f file.ota`, so the device's own checks decide.
      */
     provider?: "matter" | "any";
-    /** Provider faults: `abortAfterBytes`/`abortCount` (BDX StatusReport partway), `flipBitAt` (a bit flipped in transfer). */
+    /**
+     * Provider faults: `abortAfterBytes`/`abortCount` (BDX StatusReport partway), `stallAfterBytes` (the provider
+     * goes silent partway: `timeout` at `timeoutMs`), `flipBitAt` (a bit flipped in transfer).
+     */
     faults?: Omit<ProviderFaults, "serveAnything">;
     /** Power is lost at the Nth flash write/erase of the update (1-based), then the chip powers on again. */
     powerLossAtOp?: number;
