@@ -63,8 +63,18 @@ async function once(k) {
     const busy1 = machineBusySeconds();
     const cpu = (cu.user + cu.system) / 1e6;
     const out = { wall, cpu, generated: r.generated, top: r.top };
-    // the calling thread: the JavaScript of every device in the pipelined mode
-    if (threads0 && threads1) out.main = (threads1.get(String(process.pid)) ?? 0) - (threads0.get(String(process.pid)) ?? 0);
+    // the calling thread: the JavaScript of every device in the pipelined mode; the other threads split into the
+    // PBKDF2 ones (libuv's pool: each busy most of the run) and V8's GC/compiler helpers (each a small share)
+    if (threads0 && threads1) {
+        out.main = (threads1.get(String(process.pid)) ?? 0) - (threads0.get(String(process.pid)) ?? 0);
+        let pbkdf2 = 0;
+        for (const [t, c] of threads1) {
+            if (t === String(process.pid)) continue;
+            const d = c - (threads0.get(t) ?? 0);
+            if (d > 0.25 * wall) pbkdf2 += d;
+        }
+        out.pbkdf2 = pbkdf2;
+    }
     if (busy0 !== undefined && busy1 !== undefined) out.otherLoad = Math.max(0, busy1 - busy0 - cpu) / wall;
     return out;
 }

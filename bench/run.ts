@@ -106,6 +106,8 @@ interface Sample {
     generated: number;
     top: string;
     main?: number;
+    /** CPU seconds of the PBKDF2 threads (libuv's pool) in the pipelined mode. */
+    pbkdf2?: number;
     otherLoad?: number;
 }
 
@@ -134,7 +136,10 @@ async function main(): Promise<void> {
         writeFileSync(join(dir, "pai-key.pem"), pem("PRIVATE KEY", pkcs8Der(pai.key)), { mode: 0o600 });
 
         console.log(`mfgsim bench: ${N} devices, -e, ${ITER} iterations, --jobs ${JOBS} on ${cpus().length} core(s), ${RUNS} cold sample(s)${WARM ? ` + ${WARM} warm each` : ""}, output under ${dir}`);
-        type Run = { ratio: number; cpuRatio: number; genS: number; rate: number; floorRate: number; genCpu: number; floorCpu: number; otherLoad?: number; mainMs?: number; othersMs?: number; top: string };
+        type Run = {
+            ratio: number; cpuRatio: number; genS: number; rate: number; floorRate: number; genCpu: number; floorCpu: number; otherLoad?: number;
+            mainMs?: number; othersMs?: number; pbkdf2Ms?: number; helpersMs?: number; top: string;
+        };
         const toRun = (g: Sample, floorS: number, floorCpu: number): Run => {
             const rate = g.generated / g.wall;
             const floorRate = N / floorS;
@@ -143,12 +148,15 @@ async function main(): Promise<void> {
                 ...(g.otherLoad !== undefined ? { otherLoad: g.otherLoad } : {}),
                 // pipelined mode (jobs ≤ 2): the calling thread builds every device, PBKDF2 runs on libuv's pool, V8 has GC/JIT helper threads
                 ...(g.main !== undefined ? { mainMs: (g.main / N) * 1000, othersMs: ((g.cpu - g.main) / N) * 1000 } : {}),
+                ...(g.main !== undefined && g.pbkdf2 ? { pbkdf2Ms: (g.pbkdf2 / N) * 1000, helpersMs: ((g.cpu - g.main - g.pbkdf2) / N) * 1000 } : {}),
             };
         };
         const line = (label: string, r: Run, floorNote: string): string =>
             `  ${label}: generate ${r.genS.toFixed(2)} s ${r.rate.toFixed(1)} devices/s, floor ${r.floorRate.toFixed(1)} devices/s${floorNote}` +
             ` → ratio ${r.ratio.toFixed(3)}, CPU ${(r.genCpu / N * 1000).toFixed(2)} vs ${(r.floorCpu / N * 1000).toFixed(2)} ms/device → CPU ratio ${r.cpuRatio.toFixed(3)}` +
-            (r.mainMs !== undefined ? `; calling thread ${r.mainMs.toFixed(2)}, other threads ${r.othersMs!.toFixed(2)} ms/device` : "") +
+            (r.pbkdf2Ms !== undefined
+                ? `; calling thread ${r.mainMs!.toFixed(2)}, PBKDF2 threads ${r.pbkdf2Ms.toFixed(2)}, V8 helpers ${r.helpersMs!.toFixed(2)} ms/device`
+                : r.mainMs !== undefined ? `; calling thread ${r.mainMs.toFixed(2)}, other threads ${r.othersMs!.toFixed(2)} ms/device` : "") +
             (r.otherLoad !== undefined ? `; other processes ${r.otherLoad.toFixed(2)} cores${r.otherLoad > 0.15 ? " (busy machine: wall ratio unreliable)" : ""}` : "");
         // the floor is measured before and after each sample and averaged: a drift of the machine's speed biases both alike
         let floorS1 = await pbkdf2Floor(N, JOBS, ITER);
@@ -184,6 +192,18 @@ async function main(): Promise<void> {
         console.log(`  generate     : ${rate.toFixed(1)} devices/s  (median of ${runs.length} cold sample(s), each a fresh process running the ${from === "build" ? "build (dist/)" : "TypeScript sources (no fresh build: npm run build)"}; ${N} devices each, written to ${mid.top})`);
         console.log(`  ratio        : ${ratio.toFixed(3)} × floor${span} (target ≥ 0.85) ${ratio >= 0.85 ? "OK" : "BELOW TARGET"}`);
         console.log(`  CPU ratio    : ${cpuRatio.toFixed(3)} (PBKDF2-alone CPU / generate CPU, median; less sensitive to other load on the machine)`);
+        if (runs.every(r => r.pbkdf2Ms !== undefined)) {
+            // where a sample's CPU went: its PBKDF2 threads against the floor's (the same work: a difference is the
+            // machine's speed, ±5 % between runs here), and the rest, which is generate's own overhead
+            const pb = median(runs.map(r => r.pbkdf2Ms!));
+            const own = median(runs.map(r => r.mainMs! + r.helpersMs!));
+            const floorMs = median(runs.map(r => (r.floorCpu / N) * 1000));
+            console.log(
+                `  CPU split    : PBKDF2 threads ${pb.toFixed(2)} ms/device (the floor's ${floorMs.toFixed(2)}), everything else ${own.toFixed(2)} ` +
+                    `(calling thread ${median(runs.map(r => r.mainMs!)).toFixed(2)}, V8 GC/compiler ${median(runs.map(r => r.helpersMs!)).toFixed(2)}) — ` +
+                    `at the floor's PBKDF2 cost that overhead alone gives ${(floorMs / (floorMs + own)).toFixed(3)} × floor`,
+            );
+        }
         if (warmRuns.length) console.log(`  warm runs    : median ratio ${median(warmRuns.map(r => r.ratio)).toFixed(3)}, median CPU ratio ${median(warmRuns.map(r => r.cpuRatio)).toFixed(3)} (JIT already warm)`);
         console.log(`  vs mfg_tool  : ${(rate / MFG_TOOL_REFERENCE).toFixed(1)} × esp-matter-mfg-tool (≈ ${MFG_TOOL_REFERENCE.toFixed(1)} devices/s reference)`);
         console.log(JSON.stringify({
@@ -192,6 +212,7 @@ async function main(): Promise<void> {
             ratios: runs.map(r => +r.ratio.toFixed(3)), cpuRatios: runs.map(r => +r.cpuRatio.toFixed(3)),
             ...(warmRuns.length ? { warmRatios: warmRuns.map(r => +r.ratio.toFixed(3)) } : {}),
             ...(mid.mainMs !== undefined ? { callingThreadMsPerDevice: +mid.mainMs.toFixed(2), otherThreadsMsPerDevice: +mid.othersMs!.toFixed(2) } : {}),
+            ...(mid.pbkdf2Ms !== undefined ? { pbkdf2ThreadsMsPerDevice: +mid.pbkdf2Ms.toFixed(2), v8HelpersMsPerDevice: +mid.helpersMs!.toFixed(2) } : {}),
             ...(runs.every(r => r.otherLoad !== undefined) ? { otherLoadCores: runs.map(r => +r.otherLoad!.toFixed(2)) } : {}),
         }));
     } finally {
