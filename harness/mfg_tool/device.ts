@@ -4,7 +4,7 @@
  * and QR labels, the CSV rows and the manifest record. `writeDevice` then writes it into a temp directory and
  * renames it into place, so a crash never leaves a partial device directory.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, closeSync, fsyncSync } from "node:fs";
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { encodeSecureCert, matterSecureCertEntries } from "../../emulator/esp_secure_cert/index.js";
@@ -478,10 +478,25 @@ export function writeDevice(ctx: BatchContext, dev: BuiltDevice, journalFd: numb
         rmSync(tmp, { recursive: true, force: true }); // a leftover of an earlier crash with the same pid
         mkdirSync(tmp);
     }
-    mkdirSync(`${inTmp}internal`);
     const prefix = `${dev.uuid}/`.length;
-    for (const f of dev.files) writeOne(inTmp + f.rel.slice(prefix), f.data, f.mode);
-    writeFileSync(journalFd, JSON.stringify(dev.journal) + "\n");
+    let path = `${inTmp}internal`;
+    try {
+        mkdirSync(path);
+        for (const f of dev.files) {
+            path = inTmp + f.rel.slice(prefix);
+            writeOne(path, f.data, f.mode);
+        }
+        path = ctx.journal;
+        writeFileSync(journalFd, JSON.stringify(dev.journal) + "\n");
+    } catch (e) {
+        // a full disk, a quota, an outdir gone: no half-written device stays behind
+        try {
+            rmSync(tmp, { recursive: true, force: true });
+        } catch {
+            // the error below is the one to report
+        }
+        throw writeError(e, path.startsWith(inTmp) ? join(ctx.top, dev.uuid, path.slice(inTmp.length)) : path, dev.uuid);
+    }
     const final = join(ctx.top, dev.uuid);
     try {
         renameSync(tmp, final);
@@ -495,8 +510,24 @@ export function writeDevice(ctx: BatchContext, dev: BuiltDevice, journalFd: numb
     }
 }
 
+/** The error of writing a device's file, naming the file; the devices already complete stay (see --resume). */
+function writeError(e: unknown, file: string, uuid: string): unknown {
+    const err = e as NodeJS.ErrnoException;
+    if (!(e instanceof Error) || typeof err.code !== "string") return e;
+    const why = err.code === "ENOSPC" ? "no space left on the device" : err.code === "EDQUOT" ? "disk quota exceeded" : err.code === "EACCES" ? "permission denied" : err.message;
+    return new DiagnosticError(err.code, `cannot write device ${uuid}: ${why} (complete devices are kept: make room, then run again with --resume)`, { file });
+}
+
 export function openJournal(path: string): number {
-    return openSync(path, "a", 0o600);
+    const fd = openSync(path, "a+", 0o600);
+    // a line cut short by a crash or a full disk: the next line starts on its own, so only the cut one is lost
+    const size = fstatSync(fd).size;
+    if (size > 0) {
+        const last = Buffer.alloc(1);
+        readSync(fd, last, 0, 1, size - 1);
+        if (last[0] !== 0x0a) writeFileSync(fd, "\n");
+    }
+    return fd;
 }
 
 export function closeJournal(fd: number): void {

@@ -16,7 +16,7 @@ import { verifyPasscodeAgainstVerifier } from "../spake2p/verifier.js";
 import { rewriteMfgArgv } from "./argv.js";
 import { runBatch, shardIndices } from "./batch.js";
 import { csvDocument, parseCsv } from "./csvfmt.js";
-import { nvsImage } from "./device.js";
+import { closeJournal, finishDevice, nvsImage, openJournal, planDevice, prepare, writeDevice, type BatchContext } from "./device.js";
 import { factoryRows, partitionCsvRows } from "./factory.js";
 import { type MfgConfig, normalizeMfgDate, validateConfig } from "./options.js";
 import { qrMatrix, qrSvg } from "./qrlabel.js";
@@ -367,5 +367,50 @@ describeWithVectors("mfg_tool: chip-factory layout vs nvs_partition_gen (11_matt
         expect(Buffer.from(nvsImage(rows, 0x6000, keys)).equals(readFileSync(join(dir, "nvs_encr.bin")))).to.equal(true);
         // the passcode (20202021) matches the vector's verifier
         expect(verifyPasscodeAgainstVerifier(20202021, Buffer.from(value("salt"), "base64"), 10000, Buffer.from(value("verifier"), "base64"))).to.equal(true);
+    });
+});
+
+describe("generate: a device that cannot be written leaves nothing behind", () => {
+    const dir = mkdtempSync(join(tmpdir(), "mfgsim-write-"));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const top = join(dir, "fff2_8001");
+    mkdirSync(join(top, "staging"), { recursive: true });
+    const ctx: BatchContext = {
+        config: cfg({ outdir: dir, attestation: "pai" }),
+        top,
+        notBefore: new Date().toISOString(),
+        notAfter: new Date(Date.now() + 86_400_000).toISOString(),
+        cwd: dir,
+        journal: join(top, "staging", "mfgsim-journal.jsonl"),
+    };
+
+    it("a failing file write (here: a missing subdirectory) → DiagnosticError naming the file; no .tmp- directory, no device directory, no journal line", () => {
+        const dev = finishDevice(ctx, prepare(ctx), planDevice(ctx, 0), new Uint8Array(97));
+        dev.files.splice(3, 0, { rel: `${dev.uuid}/missing/file.bin`, data: new Uint8Array(4), mode: 0o644 });
+        const fd = openJournal(ctx.journal);
+        let err: unknown;
+        try {
+            writeDevice(ctx, dev, fd);
+        } catch (e) {
+            err = e;
+        } finally {
+            closeJournal(fd);
+        }
+        expect(err).to.be.instanceOf(DiagnosticError);
+        expect((err as DiagnosticError).code).to.equal("ENOENT");
+        expect((err as DiagnosticError).context.file).to.equal(join(top, dev.uuid, "missing", "file.bin"));
+        expect((err as DiagnosticError).message).to.contain("--resume");
+        expect(readdirSync(top)).to.deep.equal(["staging"]);
+        expect(readFileSync(ctx.journal, "utf8")).to.equal("");
+    });
+
+    it("a journal line cut short (crash, full disk) does not swallow the next device's line", () => {
+        const journal = join(dir, "torn.jsonl");
+        writeFileSync(journal, '{"index":0,"uuid":"a"}\n{"index":1,"uu');
+        const fd = openJournal(journal);
+        writeFileSync(fd, '{"index":2,"uuid":"c"}\n');
+        closeJournal(fd);
+        const lines = readFileSync(journal, "utf8").split("\n");
+        expect(lines).to.deep.equal(['{"index":0,"uuid":"a"}', '{"index":1,"uu', '{"index":2,"uuid":"c"}', ""]);
     });
 });
