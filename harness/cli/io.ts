@@ -101,7 +101,7 @@ function ioError(e: unknown, file: string, action: string): DiagnosticError {
 }
 
 /** The reason of a file-system error in words (the errno name goes in the error code). */
-function fsReason(err: NodeJS.ErrnoException): string {
+export function fsReason(err: NodeJS.ErrnoException): string {
     switch (err.code) {
         case "ENOENT":
             return "no such file or directory";
@@ -118,12 +118,14 @@ function fsReason(err: NodeJS.ErrnoException): string {
             return "read-only file system";
         case "ENOSPC":
             return "no space left on the device";
+        case "EDQUOT":
+            return "disk quota exceeded";
         default:
             return err.message;
     }
 }
 
-const FS_ERRNOS = new Set(["ENOENT", "EACCES", "EPERM", "EISDIR", "ENOTDIR", "EEXIST", "EROFS", "ENOSPC", "ENAMETOOLONG", "ELOOP", "EMFILE"]);
+const FS_ERRNOS = new Set(["ENOENT", "EACCES", "EPERM", "EISDIR", "ENOTDIR", "EEXIST", "EROFS", "ENOSPC", "EDQUOT", "ENAMETOOLONG", "ELOOP", "EMFILE"]);
 
 /**
  * A file-system error that escaped a command (a path the user gave is a file, unwritable, full…) as a one-line

@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:f
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
-import { writeFileAtomicSync } from "../cli/io.js";
+import { fsReason, writeFileAtomicSync } from "../cli/io.js";
 import { issuePai } from "../pki/issue.js";
 import { type P256Key, SeededRng, generateKey, keyFromScalar, pem, pkcs8Der } from "../pki/keys.js";
 import { csvRow } from "./csvfmt.js";
@@ -153,8 +153,7 @@ export async function runBatch(config: MfgConfig, options: BatchOptions): Promis
         mkdirSync(staging, { recursive: true });
     } catch (e) {
         const err = e as NodeJS.ErrnoException;
-        const why = err.code === "ENOTDIR" || err.code === "EEXIST" ? "a part of the path is a file" : err.code === "EACCES" ? "permission denied" : err.message;
-        throw new DiagnosticError(err.code ?? "EIO", `cannot create the output directory: ${why}`, { file: staging, field: "--outdir" }, 2);
+        throw new DiagnosticError(err.code ?? "EIO", `cannot create the output directory: ${fsReason(err)}`, { file: staging, field: "--outdir" }, 2);
     }
     const batchFile = join(staging, "mfgsim-batch.json");
     const journal = join(staging, "mfgsim-journal.jsonl");

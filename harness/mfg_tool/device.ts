@@ -7,6 +7,7 @@
 import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
+import { fsReason } from "../cli/io.js";
 import { encodeSecureCert, matterSecureCertEntries } from "../../emulator/esp_secure_cert/index.js";
 import { encodeNvsKeys, generateImage, resolveNvsRows, type NvsItem, type NvsKeys } from "../../emulator/nvs/index.js";
 import { generateOnboardingCodes } from "../onboarding/index.js";
@@ -514,8 +515,7 @@ export function writeDevice(ctx: BatchContext, dev: BuiltDevice, journalFd: numb
 function writeError(e: unknown, file: string, uuid: string): unknown {
     const err = e as NodeJS.ErrnoException;
     if (!(e instanceof Error) || typeof err.code !== "string") return e;
-    const why = err.code === "ENOSPC" ? "no space left on the device" : err.code === "EDQUOT" ? "disk quota exceeded" : err.code === "EACCES" ? "permission denied" : err.message;
-    return new DiagnosticError(err.code, `cannot write device ${uuid}: ${why} (complete devices are kept: make room, then run again with --resume)`, { file });
+    return new DiagnosticError(err.code, `cannot write device ${uuid}: ${fsReason(err)} (complete devices are kept: make room, then run again with --resume)`, { file });
 }
 
 export function openJournal(path: string): number {
