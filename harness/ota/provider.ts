@@ -392,7 +392,7 @@ export class OtaProvider {
         return this.#ctx.aborts;
     }
 
-    /** Transfers that stalled (`faults.stallAfterBytes`). */
+    /** Transfers opened while `faults.stallAfterBytes` was set (each stalls there unless the file is shorter). */
     get stalled(): number {
         return this.#ctx.stalled;
     }
@@ -412,8 +412,9 @@ export class OtaProvider {
     /**
      * Gives up on stalled transfers like an operator restarting a hung provider: the stalled reads and the
      * requestor's remaining attempts of that query (matter.js makes 3) fail with a StatusReport, so the requestor
-     * goes Idle (ChangeReason Failure) instead of waiting out its 5-minute BDX idle timeout. The stall fault ends;
-     * the other faults are kept. Returns how many reads were waiting.
+     * goes Idle (ChangeReason Failure) instead of waiting out its 5-minute BDX idle timeout. For that the stall
+     * (and any abort) fault becomes "abort at byte 0, three times"; performOta puts the caller's other faults back
+     * once the requestor is Idle. Returns how many reads were waiting.
      */
     failStalledTransfers(): number {
         const { stallAfterBytes, abortAfterBytes, abortCount, ...rest } = this.#ctx.faults;
