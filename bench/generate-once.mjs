@@ -67,6 +67,10 @@ async function once(k) {
     // PBKDF2 ones (libuv's pool: each busy most of the run) and V8's GC/compiler helpers (each a small share)
     if (threads0 && threads1) {
         out.main = (threads1.get(String(process.pid)) ?? 0) - (threads0.get(String(process.pid)) ?? 0);
+    }
+    // only in the pipelined mode (harness/mfg_tool/pool.ts: jobs ≤ half libuv's pool); worker threads build devices too
+    const pool = Number(process.env.UV_THREADPOOL_SIZE) > 0 ? Number(process.env.UV_THREADPOOL_SIZE) : 4;
+    if (threads0 && threads1 && input.jobs * 2 <= pool) {
         let pbkdf2 = 0;
         for (const [t, c] of threads1) {
             if (t === String(process.pid)) continue;
