@@ -43,8 +43,9 @@ const RUNS = Math.max(1, Number(arg("runs") ?? arg("repeat") ?? process.env.MFGS
 const WARM = Math.max(0, Number(arg("warm") ?? 0));
 /**
  * Where the batch is written: --dir / MFGSIM_BENCH_DIR, else tmpfs (/dev/shm) when present, else the OS temp dir.
- * On this VM's ext4 creating a device's two directories and 14 files costs 3–8 ms of kernel time (more than the
- * PBKDF2 itself); tmpfs takes ~0.25 ms. The filesystem is reported with the result.
+ * On this VM's ext4 creating a device's two directories and 13–14 files costs 1.3–3 ms of kernel time (seen up to 8,
+ * a third to all of the PBKDF2 itself, and as much for esp-matter-mfg-tool, which writes the same files); tmpfs
+ * takes ~0.2 ms. The output directory is printed with the result.
  */
 const BASE = arg("dir") ?? process.env.MFGSIM_BENCH_DIR ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir());
 const MFG_TOOL_REFERENCE = 1000 / 26.7;
