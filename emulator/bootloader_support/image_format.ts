@@ -16,6 +16,7 @@ import {
 } from "./app_format.js";
 import { type ChipName, chipInfo } from "./chips.js";
 import { parseSignatureSector, SECTOR_SIZE, type SignatureBlock } from "./secure_boot_v2.js";
+import { concatBytes } from "../esp_common/bytes.js";
 
 export const SIXTEEN_MB = 0x1000000;
 
@@ -259,7 +260,7 @@ export function buildAppImage(o: BuildAppImageOptions): Uint8Array {
         throw new DiagnosticError("ESP_ERR_INVALID_ARG", `at most ${ESP_IMAGE_MAX_SEGMENTS} segments`, { field: "extraSegments" });
     }
     const segs = (r: Uint8Array) => [
-        { loadAddr: chip.dromLoad, data: concat(desc, r) },
+        { loadAddr: chip.dromLoad, data: concatBytes(desc, r) },
         { loadAddr: chip.iramLoad, data: code },
         ...extra,
     ];
@@ -271,7 +272,7 @@ export function buildAppImage(o: BuildAppImageOptions): Uint8Array {
         if (o.size > base) {
             // every 16 bytes of filler add 16 bytes to the (16-aligned) image
             const fill = alignUp(o.size - base, 16);
-            rodata = concat(rodata, filler(fill, `${projectName}/${o.version}`));
+            rodata = concatBytes(rodata, filler(fill, `${projectName}/${o.version}`));
         }
     }
     const segments = segs(rodata);
@@ -360,16 +361,6 @@ export function padFF(bytes: Uint8Array, length: number): Uint8Array {
     if (bytes.length >= length) return bytes.subarray(0, length);
     const out = new Uint8Array(length).fill(0xff);
     out.set(bytes);
-    return out;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-        out.set(p, at);
-        at += p.length;
-    }
     return out;
 }
 

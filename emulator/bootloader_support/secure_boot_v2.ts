@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import { p256, p384 } from "@noble/curves/nist.js";
 import { DiagnosticError } from "../esp_common/err.js";
 import { crc32le } from "../esp_rom/crc.js";
+import { concatBytes } from "../esp_common/bytes.js";
 
 export const SECTOR_SIZE = 4096;
 export const SIG_BLOCK_SIZE = 1216;
@@ -396,7 +397,7 @@ function digestMatches(efuse: Uint8Array, keyDigest: Uint8Array): boolean {
 /** EMSA-PSS-ENCODE (RFC 8017 9.1.1) with SHA-256, MGF1-SHA-256, for a 32-byte message hash. */
 export function pssEncode(mHash: Uint8Array, salt: Uint8Array, emBits: number): Uint8Array {
     const emLen = Math.ceil(emBits / 8);
-    const h = sha256(concat(new Uint8Array(8), mHash, salt));
+    const h = sha256(concatBytes(new Uint8Array(8), mHash, salt));
     const db = new Uint8Array(emLen - 32 - 1);
     db[db.length - salt.length - 1] = 1;
     db.set(salt, db.length - salt.length);
@@ -426,14 +427,14 @@ export function pssVerify(mHash: Uint8Array, em: Uint8Array, emBits: number): bo
     const saltStart = dbLen - 32;
     for (let i = 0; i < saltStart - 1; i++) if (db[i] !== 0) return false;
     if (db[saltStart - 1] !== 1) return false;
-    return equal(sha256(concat(new Uint8Array(8), mHash, db.subarray(saltStart))), h);
+    return equal(sha256(concatBytes(new Uint8Array(8), mHash, db.subarray(saltStart))), h);
 }
 
 function mgf1(seed: Uint8Array, len: number): Uint8Array {
     const out = new Uint8Array(len);
     for (let c = 0, at = 0; at < len; c++, at += 32) {
         const ctr = new Uint8Array([c >>> 24, (c >>> 16) & 0xff, (c >>> 8) & 0xff, c & 0xff]);
-        out.set(sha256(concat(seed, ctr)).subarray(0, Math.min(32, len - at)), at);
+        out.set(sha256(concatBytes(seed, ctr)).subarray(0, Math.min(32, len - at)), at);
     }
     return out;
 }
@@ -482,16 +483,6 @@ function reverse(b: Uint8Array): Uint8Array {
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {
     return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-        out.set(p, at);
-        at += p.length;
-    }
-    return out;
 }
 
 function hex(b: Uint8Array): string {

@@ -5,6 +5,7 @@
  * DiagnosticError naming the field and the offset. Pure functions over Uint8Array, no I/O.
  */
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
+import { concatBytes } from "../../emulator/esp_common/bytes.js";
 
 export const TAG = {
     BOOLEAN: 0x01,
@@ -308,17 +309,8 @@ export function time(d: Date): Uint8Array {
     return tlv(TAG.GeneralizedTime, new TextEncoder().encode(pad(y, 4) + rest));
 }
 
-export function concat(...parts: Uint8Array[]): Uint8Array {
-    let n = 0;
-    for (const p of parts) n += p.length;
-    const out = new Uint8Array(n);
-    let o = 0;
-    for (const p of parts) {
-        out.set(p, o);
-        o += p.length;
-    }
-    return out;
-}
+/** The parts one after the other (the emulator's concatBytes under the name the DER builders use). */
+export const concat = concatBytes;
 
 export function hex(b: Uint8Array, sep = ""): string {
     return Array.from(b, x => x.toString(16).padStart(2, "0").toUpperCase()).join(sep);
