@@ -45,6 +45,7 @@ import {
     type Item,
     type PageStateName,
 } from "./format.js";
+import { concatBytes } from "../esp_common/bytes.js";
 
 /** Where partition bytes live: a file image, or a partition of an emulated flash. */
 export interface FlashSource {
@@ -368,13 +369,7 @@ export class NvsStorage {
             if (total > size) return undefined;
         }
         if (total !== size) return undefined;
-        const out = new Uint8Array(total);
-        let o = 0;
-        for (const part of parts) {
-            out.set(part, o);
-            o += part.length;
-        }
-        return out;
+        return concatBytes(...parts);
     }
 
     /** Payload of a string / v1 blob / blob_data item, or undefined when its size or CRC is wrong. */
