@@ -255,6 +255,33 @@ describe("mfg_tool: generate batch", function () {
         expect(config).to.match(/cert-dclrn,file,binary\nfw-flags,data,u32\nmy-app,namespace,\ncolor,data,string\nblob,file,binary\n$/);
     });
 
+    for (const jobs of [2, 3]) {
+        it(`a device that fails mid-batch (--mcsv names a missing file), --jobs ${jobs}: one DiagnosticError, complete devices kept, no .tmp- directory`, async function () {
+            this.timeout(60_000);
+            writeFileSync(join(root, "fail.csv"), "my-app,namespace,\nblob,file,binary\n");
+            const rows = Array.from({ length: 40 }, (_, i) => (i === 25 ? "missing.bin" : "b0.bin"));
+            writeFileSync(join(root, "fail-values.csv"), `blob\n${rows.join("\n")}\n`);
+            writeFileSync(join(root, "b0.bin"), Buffer.from([1, 2, 3]));
+            const c = cfg({ count: 1, csv: "fail.csv", mcsv: "fail-values.csv", jobs });
+            // what a worker terminated in the middle of writing its device leaves behind (same process id)
+            const top = join(c.outdir, "fff2_8001");
+            mkdirSync(join(top, `.tmp-00000000-0000-4000-8000-000000000000-${process.pid}`, "internal"), { recursive: true });
+            let err: unknown;
+            try {
+                await runBatch(c, { cwd: root });
+            } catch (e) {
+                err = e;
+            }
+            expect(err).to.be.instanceOf(DiagnosticError);
+            expect((err as DiagnosticError).message).to.contain("missing.bin");
+            const names = readdirSync(top);
+            expect(names.filter(n => n.startsWith(".tmp-"))).to.deep.equal([]);
+            for (const n of names.filter(n => /^[0-9a-f-]{36}$/.test(n))) {
+                expect(readdirSync(join(top, n)).some(f => f.endsWith("-partition.bin")), n).to.equal(true);
+            }
+        });
+    }
+
     it("--dac-in-secure-cert: DAC, key and PAI go to esp_secure_cert, not NVS", async () => {
         const { getDacCert, getPaiCert, getMatterData } = await import("../../emulator/esp_secure_cert/index.js");
         const r = await runBatch(cfg({ count: 1, dacInSecureCert: true, commissionableDataInSecureCert: true }), { cwd: root });

@@ -7,7 +7,7 @@
  * the build it loads worker.js directly (see workerSource).
  */
 import { createHash } from "node:crypto";
-import { existsSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -79,8 +79,14 @@ export function libuvPoolSize(): number {
 
 export async function runDevices(ctx: BatchContext, indices: readonly number[], jobs: number, onDevice: (j: DeviceJournal) => void): Promise<void> {
     if (indices.length === 0) return;
-    if (jobs * 2 <= libuvPoolSize()) return runPipelined(ctx, indices, jobs, onDevice);
-    return runWorkers(ctx, indices, jobs, onDevice);
+    try {
+        if (jobs * 2 <= libuvPoolSize()) await runPipelined(ctx, indices, jobs, onDevice);
+        else await runWorkers(ctx, indices, jobs, onDevice);
+    } catch (e) {
+        // a worker terminated in the middle of writeDevice leaves its .tmp- directory: never a half-written device
+        removeTempDirs(ctx.top);
+        throw e;
+    }
 }
 
 /**
@@ -208,5 +214,17 @@ async function runWorkers(ctx: BatchContext, indices: readonly number[], jobs: n
         if (failure) throw failure;
     } finally {
         await Promise.all(workers.map(w => w.terminate()));
+    }
+}
+
+/** Removes this process's `.tmp-<uuid>-<pid>` device directories under `top` (what terminated workers left). */
+function removeTempDirs(top: string): void {
+    const suffix = `-${process.pid}`;
+    try {
+        for (const name of readdirSync(top)) {
+            if (name.startsWith(".tmp-") && name.endsWith(suffix)) rmSync(join(top, name), { recursive: true, force: true });
+        }
+    } catch {
+        // the batch already failed; that error is the one to report
     }
 }
