@@ -11,8 +11,8 @@ export interface CommandResult {
     json: unknown;
     /** Human output, printed without --json. */
     text: string;
-    /** 0 (default) or 1 when a check ran and failed. */
-    exitCode?: 0 | 1;
+    /** 0 (default), 1 when a check ran and failed, 130 when the user interrupted it (Ctrl-C) and it stopped cleanly. */
+    exitCode?: 0 | 1 | 130;
 }
 
 export interface GlobalOptions {

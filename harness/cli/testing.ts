@@ -13,7 +13,10 @@ export interface CliRun {
 }
 
 /** Runs `mfgsim ...args` (sources through tsx) and collects its output and exit code. */
-export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliRun> {
+export function runCli(
+    args: string[],
+    options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; /** Polled every 20 ms: true → one SIGINT (a user's Ctrl-C). */ interruptWhen?: () => boolean } = {},
+): Promise<CliRun> {
     return new Promise((resolvePromise, reject) => {
         const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], {
             cwd: options.cwd,
@@ -25,9 +28,17 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
         child.stdout.on("data", d => (stdout += d));
         child.stderr.on("data", d => (stderr += d));
         const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
+        const poll = options.interruptWhen
+            ? setInterval(() => {
+                  if (!options.interruptWhen!()) return;
+                  clearInterval(poll);
+                  child.kill("SIGINT");
+              }, 20)
+            : undefined;
         child.on("error", reject);
         child.on("close", code => {
             clearTimeout(timer);
+            clearInterval(poll);
             resolvePromise({ code, stdout, stderr });
         });
     });

@@ -34,6 +34,11 @@ export interface BatchOptions {
     cwd: string;
     onProgress?: (done: number, total: number) => void;
     onWarning?: (message: string) => void;
+    /**
+     * Stops the batch early (Ctrl-C in the CLI): no device is started after it fires, the ones in progress are
+     * finished, and the batch files and manifest list the complete devices. `--resume` later makes the rest.
+     */
+    signal?: AbortSignal;
 }
 
 export interface BatchResult {
@@ -52,6 +57,8 @@ export interface BatchResult {
     shard: string | null;
     jobs: number;
     durationMs: number;
+    /** `signal` stopped the batch before every device of the slice was made (`count` < the slice's size). */
+    interrupted: boolean;
 }
 
 export function defaultJobs(): number {
@@ -241,15 +248,22 @@ export async function runBatch(config: MfgConfig, options: BatchOptions): Promis
         lines.set(i, batchLines(c, done.get(i)!));
     }
     options.onProgress?.(results.size, slice.length);
-    await runDevices(ctx, todo, c.jobs, j => {
-        results.set(j.index, j);
-        lines.set(j.index, batchLines(c, j));
-        options.onProgress?.(results.size, slice.length);
-    });
+    await runDevices(
+        ctx,
+        todo,
+        c.jobs,
+        j => {
+            results.set(j.index, j);
+            lines.set(j.index, batchLines(c, j));
+            options.onProgress?.(results.size, slice.length);
+        },
+        options.signal,
+    );
 
-    // batch files
-    const devices = slice.map(i => results.get(i)!);
-    const ordered = slice.map(i => lines.get(i)!);
+    // batch files: every complete device of the slice (all of them unless the batch was interrupted)
+    const complete = slice.filter(i => results.has(i));
+    const devices = complete.map(i => results.get(i)!);
+    const ordered = complete.map(i => lines.get(i)!);
     const template = templateRows(ctx);
     const keys = template.map(r => r.key);
     const pinHeader = c.dynamicPasscode ? ["Index", "Iteration Count", "Salt", "Discriminator"] : ["Index", "PIN Code", "Iteration Count", "Salt", "Verifier", "Discriminator"];
@@ -293,7 +307,7 @@ export async function runBatch(config: MfgConfig, options: BatchOptions): Promis
         top,
         manifest,
         count: devices.length,
-        generated: todo.length,
+        generated: devices.length - (slice.length - todo.length),
         resumed: slice.length - todo.length,
         devices: devices.map(d => d.record),
         summaryCsv,
@@ -302,6 +316,7 @@ export async function runBatch(config: MfgConfig, options: BatchOptions): Promis
         shard: c.shard ? `${c.shard.k}/${c.shard.n}` : null,
         jobs: Math.max(1, Math.min(c.jobs, todo.length)),
         durationMs: Date.now() - started,
+        interrupted: devices.length < slice.length,
     };
 }
 

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../cli/testing.js";
@@ -77,6 +77,28 @@ describe("mfgsim generate (CLI)", function () {
         const r = await runCli(["generate", ...common, "--passcode", "20202021", "--salt", salt, "--verifier", verifier, "--outdir", out], { cwd: REPO_ROOT });
         expectUsageError(r, /--verifier does not match/);
         expect(existsSync(out)).to.equal(false);
+    });
+
+    it("Ctrl-C: the devices in progress finish, the manifest lists the complete ones, exit 130; --resume makes the rest", async () => {
+        const out = join(dir, "interrupted");
+        const top = join(out, "fff2_8001");
+        const deviceDirs = (): string[] => (existsSync(top) ? readdirSync(top).filter(n => /^[0-9a-f-]{36}$/.test(n)) : []);
+        const args = ["generate", "-v", "0xFFF2", "-p", "0x8001", "-n", "300", "-e", "--seed", "ctrl-c", "--outdir", out];
+        const r = await runCli(args, { cwd: REPO_ROOT, interruptWhen: () => deviceDirs().length >= 5 });
+        expect(r.code, r.stderr).to.equal(130);
+        expect(r.stderr).to.contain("interrupted: finishing the devices in progress");
+        const complete = deviceDirs();
+        expect(complete.length).to.be.within(5, 299);
+        expect(r.stdout).to.contain(`interrupted: ${complete.length} device(s) complete; run the same command with --resume`);
+        const manifest = JSON.parse(readFileSync(join(top, "manifest.json"), "utf8")) as { devices: Array<{ id: string }> };
+        expect(manifest.devices.map(d => d.id).sort()).to.deep.equal(complete.sort());
+        expect(readdirSync(top).filter(n => n.startsWith(".tmp-"))).to.deep.equal([]);
+
+        const again = await runCli([...args, "--resume", "--json"], { cwd: REPO_ROOT });
+        expect(again.code, again.stderr).to.equal(0);
+        const doc = JSON.parse(again.stdout) as { count: number; resumed: number; generated: number; interrupted?: boolean };
+        expect([doc.count, doc.resumed, doc.generated, doc.interrupted]).to.deep.equal([300, complete.length, 300 - complete.length, undefined]);
+        expect(deviceDirs()).to.have.length(300);
     });
 
     it("--outdir below a plain file → exit 2 naming --outdir, no stack trace", async () => {

@@ -95,6 +95,7 @@ export function resultJson(r: BatchResult): Record<string, unknown> {
         durationMs: r.durationMs,
         summary: r.summaryCsv,
         cnDacs: r.cnDacsCsv,
+        ...(r.interrupted ? { interrupted: true } : {}),
         devices: r.devices.map(d => ({ id: d.id, index: d.index, serial: d.serial, discriminator: d.discriminator, qrCode: d.qrCode, manualCode: d.manualCode, dir: d.id })),
     };
 }
@@ -110,12 +111,23 @@ export async function runGenerate(config: MfgConfig, o: Opts): Promise<CommandRe
         );
     }
     let started = false;
+    // Ctrl-C: start no more devices, finish those in progress, write the batch files for what is complete; a second
+    // Ctrl-C quits at once (what is half-written then is a .tmp- directory that --resume removes)
+    const stop = new AbortController();
+    const onSigint = (): void => {
+        if (stop.signal.aborted) process.exit(130);
+        stop.abort();
+        bar?.stop();
+        process.stderr.write("mfgsim generate: interrupted: finishing the devices in progress (Ctrl-C again to quit at once)\n");
+    };
+    process.on("SIGINT", onSigint);
     try {
         const result = await runBatch(config, {
             cwd: process.cwd(),
+            signal: stop.signal,
             onWarning: m => process.stderr.write(`mfgsim generate: warning: ${m}\n`),
             onProgress: (done, total) => {
-                if (!bar) return;
+                if (!bar || stop.signal.aborted) return;
                 if (!started) {
                     bar.start(total, done);
                     started = true;
@@ -125,14 +137,16 @@ export async function runGenerate(config: MfgConfig, o: Opts): Promise<CommandRe
         bar?.stop();
         const rate = result.generated > 0 ? (result.generated / (result.durationMs / 1000)).toFixed(1) : "-";
         const text = [
+            ...(result.interrupted ? [`interrupted: ${result.count} device(s) complete; run the same command with --resume to make the rest`] : []),
             `generated ${result.generated} device(s)${result.resumed ? `, ${result.resumed} already complete (--resume)` : ""} in ${(result.durationMs / 1000).toFixed(2)} s (${rate}/s, ${result.jobs} job(s))`,
             `output:   ${result.top}`,
             `manifest: ${result.manifest}`,
             `summary:  ${result.summaryCsv}`,
             ...(result.cnDacsCsv ? [`cn_dacs:  ${result.cnDacsCsv}`] : []),
         ].join("\n");
-        return { json: resultJson(result), text };
+        return { json: resultJson(result), text, ...(result.interrupted ? { exitCode: 130 as const } : {}) };
     } finally {
+        process.off("SIGINT", onSigint);
         if (started) bar?.stop();
     }
 }

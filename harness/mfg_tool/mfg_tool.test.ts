@@ -282,6 +282,24 @@ describe("mfg_tool: generate batch", function () {
         });
     }
 
+    for (const jobs of [2, 3]) {
+        it(`an aborted batch (signal), --jobs ${jobs}: the devices in progress finish; batch files and manifest list the complete ones`, async function () {
+            this.timeout(60_000);
+            const c = cfg({ count: 40, jobs, seed: "abort" });
+            const stop = new AbortController();
+            const r = await runBatch(c, { cwd: root, signal: stop.signal, onProgress: done => void (done >= 5 && stop.abort()) });
+            expect(r.interrupted).to.equal(true);
+            expect(r.count).to.be.within(5, 39);
+            const dirs = readdirSync(r.top).filter(n => /^[0-9a-f-]{36}$/.test(n)).sort();
+            expect(r.devices.map(d => d.id).sort()).to.deep.equal(dirs);
+            const manifest = JSON.parse(readFileSync(r.manifest, "utf8")) as { devices: Array<{ id: string }> };
+            expect(manifest.devices.map(d => d.id).sort()).to.deep.equal(dirs);
+            const summary = readFileSync(r.summaryCsv, "utf8").trim().split("\r\n");
+            expect(summary).to.have.length(1 + r.count);
+            expect(readdirSync(r.top).filter(n => n.startsWith(".tmp-"))).to.deep.equal([]);
+        });
+    }
+
     it("--dac-in-secure-cert: DAC, key and PAI go to esp_secure_cert, not NVS", async () => {
         const { getDacCert, getPaiCert, getMatterData } = await import("../../emulator/esp_secure_cert/index.js");
         const r = await runBatch(cfg({ count: 1, dacInSecureCert: true, commissionableDataInSecureCert: true }), { cwd: root });

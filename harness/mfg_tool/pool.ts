@@ -77,11 +77,12 @@ export function libuvPoolSize(): number {
     return Number.isInteger(n) && n > 0 ? Math.min(n, 1024) : 4;
 }
 
-export async function runDevices(ctx: BatchContext, indices: readonly number[], jobs: number, onDevice: (j: DeviceJournal) => void): Promise<void> {
+/** `signal`: once it fires no device is started; those in progress are finished (see BatchOptions.signal). */
+export async function runDevices(ctx: BatchContext, indices: readonly number[], jobs: number, onDevice: (j: DeviceJournal) => void, signal?: AbortSignal): Promise<void> {
     if (indices.length === 0) return;
     try {
-        if (jobs * 2 <= libuvPoolSize()) await runPipelined(ctx, indices, jobs, onDevice);
-        else await runWorkers(ctx, indices, jobs, onDevice);
+        if (jobs * 2 <= libuvPoolSize()) await runPipelined(ctx, indices, jobs, onDevice, signal);
+        else await runWorkers(ctx, indices, jobs, onDevice, signal);
     } catch (e) {
         // a worker terminated in the middle of writeDevice leaves its .tmp- directory: never a half-written device
         removeTempDirs(ctx.top);
@@ -96,14 +97,14 @@ export async function runDevices(ctx: BatchContext, indices: readonly number[], 
  * the rest of the work fills the CPU time between them. One JavaScript thread means one JIT warm-up, no worker boot and no messages per device — on
  * a 2-core machine that is ≈ 0.3–0.5 ms of CPU per device less than worker threads (bench/run.ts).
  */
-async function runPipelined(ctx: BatchContext, indices: readonly number[], jobs: number, onDevice: (j: DeviceJournal) => void): Promise<void> {
+async function runPipelined(ctx: BatchContext, indices: readonly number[], jobs: number, onDevice: (j: DeviceJournal) => void, signal?: AbortSignal): Promise<void> {
     const prep = prepare(ctx);
     const iterations = ctx.config.iterationCount;
     let next = 0;
     let failure: unknown;
     type Pending = { plan: DevicePlan; verifier: Promise<Uint8Array | undefined> };
     const start = (): Pending | undefined => {
-        if (failure !== undefined || next >= indices.length) return undefined;
+        if (failure !== undefined || next >= indices.length || signal?.aborted) return undefined;
         const plan = planDevice(ctx, indices[next++]!);
         const verifier = plan.passcode === undefined ? Promise.resolve(undefined) : generateVerifierAsync(plan.passcode, plan.salt, iterations).then(v => v.verifier);
         verifier.catch(() => undefined); // awaited below; never an unhandled rejection while another lane fails
@@ -139,9 +140,10 @@ async function runPipelined(ctx: BatchContext, indices: readonly number[], jobs:
 }
 
 /** More jobs than the pipelined mode has pool threads for: `jobs - 1` worker threads plus this thread, each with synchronous PBKDF2. */
-async function runWorkers(ctx: BatchContext, indices: readonly number[], jobs: number, onDevice: (j: DeviceJournal) => void): Promise<void> {
+async function runWorkers(ctx: BatchContext, indices: readonly number[], jobs: number, onDevice: (j: DeviceJournal) => void, signal?: AbortSignal): Promise<void> {
     const threads = Math.max(1, Math.min(jobs, indices.length));
     const queue = [...indices];
+    signal?.addEventListener("abort", () => void queue.splice(0), { once: true }); // nothing more is handed out
     const take = (): number[] => queue.splice(0, Math.max(1, Math.min(16, Math.ceil(queue.length / (threads * 3)))));
     const workers: Worker[] = [];
     let failure: Error | undefined;
