@@ -41,9 +41,9 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
 /**
  * writeFileAtomic without the thread-pool round trips (open, write, chmod, fsync, close, rename: six hops each): for
  * a caller that has nothing else to do meanwhile, e.g. `generate` writing its batch files after the last device,
- * when every millisecond is one the other cores sit idle.
+ * when every millisecond is one the other cores sit idle. `data` may come in string chunks (a file too big for one).
  */
-export function writeFileAtomicSync(path: string, data: Uint8Array | string, options: WriteOptions = {}): void {
+export function writeFileAtomicSync(path: string, data: Uint8Array | string | Iterable<string>, options: WriteOptions = {}): void {
     const { mode = 0o644, mkdirs = true } = options;
     const dir = dirname(path);
     const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
@@ -51,7 +51,9 @@ export function writeFileAtomicSync(path: string, data: Uint8Array | string, opt
         if (mkdirs) mkdirSync(dir, { recursive: true });
         const fd = openSync(tmp, "wx", mode);
         try {
-            writeFileSync(fd, data);
+            // chunks: a file larger than the longest string V8 makes (2^29 characters) is written piece by piece
+            if (typeof data === "string" || data instanceof Uint8Array) writeFileSync(fd, data);
+            else for (const chunk of data) writeFileSync(fd, chunk);
             fchmodSync(fd, mode); // as writeFileAtomic: exactly `mode`, whatever the umask
             fsyncSync(fd);
         } finally {

@@ -10,8 +10,9 @@
  * directories and builds the rest. With --seed the result is byte-identical to an uninterrupted run.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync } from "node:fs";
 import { cpus } from "node:os";
+import { getHeapStatistics } from "node:v8";
 import { join, resolve } from "node:path";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { fsReason, writeFileAtomicSync } from "../cli/io.js";
@@ -61,6 +62,9 @@ export interface BatchResult {
     interrupted: boolean;
 }
 
+/** What a batch keeps per device until the end (its journal record and batch-CSV lines): measured ≈ 5.5 KB. */
+export const BYTES_PER_DEVICE_IN_MEMORY = 6 * 1024;
+
 export function defaultJobs(): number {
     return Math.max(1, cpus().length);
 }
@@ -96,7 +100,7 @@ function fingerprint(c: MfgConfig): string {
 function readJournal(path: string, known?: ReadonlyMap<string, unknown>): Array<DeviceJournal | { uuid: string }> {
     if (!existsSync(path)) return [];
     const out: Array<DeviceJournal | { uuid: string }> = [];
-    for (const line of readFileSync(path, "utf8").split("\n")) {
+    for (const line of journalLines(path)) {
         if (!line.trim()) continue;
         const head = known && JOURNAL_HEAD.exec(line);
         if (head && known!.has(head[1]!)) {
@@ -112,6 +116,52 @@ function readJournal(path: string, known?: ReadonlyMap<string, unknown>): Array<
     return out;
 }
 const JOURNAL_HEAD = /^\{"index":-?\d+,"uuid":"([^"\\]+)"/;
+
+/**
+ * The journal's lines, read in 4 MiB blocks: a big batch's journal (≈ 3 KB a device) is larger than the longest
+ * string V8 makes (2^29 characters), so it is never decoded as one.
+ */
+export function* journalLines(path: string, blockSize = 4 << 20): Generator<string> {
+    const fd = openSync(path, "r");
+    try {
+        const block = Buffer.allocUnsafe(blockSize);
+        let carry: Buffer = Buffer.alloc(0);
+        for (;;) {
+            const n = readSync(fd, block, 0, block.length, null);
+            if (n === 0) break;
+            const data = carry.length ? Buffer.concat([carry, block.subarray(0, n)]) : block.subarray(0, n);
+            let start = 0;
+            for (let at = data.indexOf(10); at >= 0; at = data.indexOf(10, start)) {
+                yield data.toString("utf8", start, at);
+                start = at + 1;
+            }
+            carry = Buffer.from(data.subarray(start));
+        }
+        if (carry.length) yield carry.toString("utf8");
+    } finally {
+        closeSync(fd);
+    }
+}
+
+/** Newline-terminated lines in a file, counted in 4 MiB blocks. */
+export function countLines(path: string, blockSize = 4 << 20): { lines: number; endsWithNewline: boolean } {
+    const fd = openSync(path, "r");
+    try {
+        const block = Buffer.allocUnsafe(blockSize);
+        let lines = 0;
+        let last = 10;
+        for (;;) {
+            const n = readSync(fd, block, 0, block.length, null);
+            if (n === 0) break;
+            const view = block.subarray(0, n);
+            for (let at = view.indexOf(10); at >= 0; at = view.indexOf(10, at + 1)) lines++;
+            last = view[n - 1]!;
+        }
+        return { lines, endsWithNewline: last === 10 };
+    } finally {
+        closeSync(fd);
+    }
+}
 
 export async function runBatch(config: MfgConfig, options: BatchOptions): Promise<BatchResult> {
     const started = Date.now();
@@ -151,6 +201,19 @@ export async function runBatch(config: MfgConfig, options: BatchOptions): Promis
         : seed ? (process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) * 1000 : Date.parse(SEEDED_NOT_BEFORE))
         : Math.floor(Date.now() / 1000) * 1000;
     const notAfterMs = Math.min(NO_EXPIRY_MS, notBeforeMs + c.lifetimeDays * 86_400_000);
+
+    // memory: every device's journal record and CSV lines stay until the batch files are written at the end
+    const sliceSize = shardIndices(c.count, c.shard).length;
+    const heapLimit = getHeapStatistics().heap_size_limit;
+    if (sliceSize * BYTES_PER_DEVICE_IN_MEMORY > 0.75 * heapLimit) {
+        const gb = (b: number): string => (b / 2 ** 30).toFixed(1);
+        throw usage(
+            `${sliceSize} devices in one run keep ≈ ${gb(sliceSize * BYTES_PER_DEVICE_IN_MEMORY)} GB in memory until the batch files are written, ` +
+                `more than this Node's heap (${gb(heapLimit)} GB) allows: split the batch with --shard k/n (an --outdir per shard), ` +
+                `or raise the heap (NODE_OPTIONS=--max-old-space-size=<MB>)`,
+            "--count",
+        );
+    }
 
     // directories, batch identity
     const outdir = resolve(cwd, c.outdir);
@@ -271,7 +334,11 @@ export async function runBatch(config: MfgConfig, options: BatchOptions): Promis
     const summaryHeader = [...keys, ...(c.dynamicPasscode ? [] : ["pincode", "qrcode", "manualcode"]), ...(c.commissionableDataInSecureCert ? ["discriminator", "iteration-count", "salt"] : []), ...(c.rdIdUidInSecureCert ? ["rd-id-uid"] : [])];
     const summaryCsv = join(top, `summary-${timestamp(now, false)}.csv`);
     const cnDacsCsv = pai ? join(top, `cn_dacs-${timestamp(now, true)}.csv`) : null;
-    const joined = (head: string, part: keyof BatchLines): string => head + ordered.map(l => l[part]).join("");
+    // in chunks of 4096 devices: a million devices' summary is more than the longest string V8 makes
+    const joined = function* (head: string, part: keyof BatchLines): Generator<string> {
+        yield head;
+        for (let i = 0; i < ordered.length; i += 4096) yield ordered.slice(i, i + 4096).map(l => l[part]).join("");
+    };
     // synchronous: nothing else runs now, and thread-pool round trips (six per file) cost 10–25 ms at 1000 devices
     // during which the other cores sit idle
     writeFileAtomicSync(join(staging, "config.csv"), configCsvText(template));
@@ -285,7 +352,7 @@ export async function runBatch(config: MfgConfig, options: BatchOptions): Promis
     const manifest = join(top, "manifest.json");
     writeFileAtomicSync(
         manifest,
-        JSON.stringify(
+        prettyJsonChunks(
             {
                 tool: "mfgsim",
                 format: 1,
@@ -295,11 +362,10 @@ export async function runBatch(config: MfgConfig, options: BatchOptions): Promis
                 seeded: seed !== undefined,
                 encrypted: c.encrypt,
                 iterationCount: c.iterationCount,
-                devices: records,
             },
-            null,
-            2,
-        ) + "\n",
+            "devices",
+            records,
+        ),
     );
 
     return {
@@ -368,10 +434,8 @@ function manifestRecords(journal: string, top: string, results: ReadonlyMap<numb
     const ours = [...results.values()];
     let onlyOurs = false;
     if (!journalExisted && existsSync(journal)) {
-        const bytes = readFileSync(journal);
-        let count = 0;
-        for (let at = bytes.indexOf(10); at >= 0; at = bytes.indexOf(10, at + 1)) count++;
-        onlyOurs = count === ours.length && (bytes.length === 0 || bytes[bytes.length - 1] === 10);
+        const { lines, endsWithNewline } = countLines(journal);
+        onlyOurs = lines === ours.length && endsWithNewline;
     }
     const all = new Map<string, ManifestRecord>();
     if (onlyOurs) {
@@ -386,6 +450,25 @@ function manifestRecords(journal: string, top: string, results: ReadonlyMap<numb
         }
     }
     return [...all.values()].sort((a, b) => a.index - b.index || a.id.localeCompare(b.id));
+}
+
+/**
+ * `JSON.stringify({ ...head, [key]: items }, null, 2) + "\n"`, byte for byte, in pieces of `chunk` items when there
+ * are more: the manifest of half a million devices is longer than the longest string V8 makes (2^29 characters).
+ */
+export function* prettyJsonChunks(head: Record<string, unknown>, key: string, items: readonly unknown[], chunk = 65536): Generator<string> {
+    if (items.length <= chunk) {
+        yield JSON.stringify({ ...head, [key]: items }, null, 2) + "\n";
+        return;
+    }
+    const open = JSON.stringify({ ...head, [key]: [] }, null, 2);
+    yield open.slice(0, open.lastIndexOf("[]")) + "[\n";
+    for (let i = 0; i < items.length; i += chunk) {
+        // the piece as an array ("[\n  {…},\n  {…}\n]"), its items indented one level deeper
+        const array = JSON.stringify(items.slice(i, i + chunk), null, 2);
+        yield "  " + array.slice(2, -2).replace(/\n/g, "\n  ") + (i + chunk < items.length ? ",\n" : "\n");
+    }
+    yield "  ]\n}\n";
 }
 
 /** The rows every device has (keys, types, encodings), for config.csv and the master.csv header. */

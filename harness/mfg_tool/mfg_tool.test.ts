@@ -14,7 +14,7 @@ import { createTestPki } from "../pki/testpki.js";
 import { verifyAttestation } from "../pki/verify.js";
 import { verifyPasscodeAgainstVerifier } from "../spake2p/verifier.js";
 import { rewriteMfgArgv } from "./argv.js";
-import { runBatch, shardIndices } from "./batch.js";
+import { countLines, journalLines, prettyJsonChunks, runBatch, shardIndices } from "./batch.js";
 import { csvDocument, parseCsv } from "./csvfmt.js";
 import { closeJournal, finishDevice, nvsImage, openJournal, planDevice, prepare, writeDevice, type BatchContext } from "./device.js";
 import { factoryRows, partitionCsvRows } from "./factory.js";
@@ -457,5 +457,51 @@ describe("generate: a device that cannot be written leaves nothing behind", () =
         closeJournal(fd);
         const lines = readFileSync(journal, "utf8").split("\n");
         expect(lines).to.deep.equal(['{"index":0,"uuid":"a"}', '{"index":1,"uu', '{"index":2,"uuid":"c"}', ""]);
+    });
+});
+
+describe("generate: batches larger than one string", () => {
+    const dir = mkdtempSync(join(tmpdir(), "mfgsim-big-"));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("prettyJsonChunks joins to exactly JSON.stringify(…, null, 2) + newline, in one piece or many (property)", () => {
+        const item = fc.record({ index: fc.nat(), id: fc.string(), qr: fc.option(fc.string()), files: fc.dictionary(fc.string({ maxLength: 5 }), fc.string()) });
+        fc.assert(
+            fc.property(fc.record({ tool: fc.string(), count: fc.nat(), seeded: fc.boolean() }), fc.array(item, { maxLength: 60 }), fc.integer({ min: 1, max: 70 }), (head, items, chunk) => {
+                expect([...prettyJsonChunks(head, "devices", items, chunk)].join("")).to.equal(JSON.stringify({ ...head, devices: items }, null, 2) + "\n");
+            }),
+            { numRuns: 40 },
+        );
+    });
+
+    it("journalLines / countLines read any file in blocks, lines crossing block ends and multi-byte UTF-8 included (property)", () => {
+        let k = 0;
+        fc.assert(
+            fc.property(fc.array(fc.string({ unit: "grapheme", maxLength: 40 }).map(x => x.replace(/\n/g, " ")), { maxLength: 30 }), fc.boolean(), fc.integer({ min: 1, max: 64 }), (lines, trailing, block) => {
+                const path = join(dir, `j${k++}.jsonl`);
+                const text = lines.join("\n") + (trailing && lines.length ? "\n" : "");
+                writeFileSync(path, text);
+                // every newline-terminated line, and what follows the last newline when it is not empty
+                const expected = text.split("\n");
+                if (expected.at(-1) === "") expected.pop();
+                expect([...journalLines(path, block)]).to.deep.equal(expected);
+                expect(countLines(path, block)).to.deep.equal({ lines: (text.match(/\n/g) ?? []).length, endsWithNewline: text.length === 0 || text.endsWith("\n") });
+            }),
+            { numRuns: 150 },
+        );
+    });
+
+    it("a batch too big for this Node's heap is refused before anything is written, naming --count and --shard", async () => {
+        const outdir = join(dir, "huge");
+        let err: unknown;
+        try {
+            await runBatch(cfg({ count: 10_000_000, outdir }), { cwd: root });
+        } catch (e) {
+            err = e;
+        }
+        expect(err).to.be.instanceOf(DiagnosticError);
+        expect((err as DiagnosticError).context.field).to.equal("--count");
+        expect((err as DiagnosticError).message).to.match(/--shard k\/n/);
+        expect(existsSync(outdir)).to.equal(false);
     });
 });
