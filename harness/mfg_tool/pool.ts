@@ -142,8 +142,9 @@ async function runPipelined(ctx: BatchContext, indices: readonly number[], jobs:
 /** More jobs than the pipelined mode has pool threads for: `jobs - 1` worker threads plus this thread, each with synchronous PBKDF2. */
 async function runWorkers(ctx: BatchContext, indices: readonly number[], jobs: number, onDevice: (j: DeviceJournal) => void, signal?: AbortSignal): Promise<void> {
     const threads = Math.max(1, Math.min(jobs, indices.length));
-    const queue = [...indices];
-    signal?.addEventListener("abort", () => void queue.splice(0), { once: true }); // nothing more is handed out
+    const queue = signal?.aborted ? [] : [...indices];
+    const onAbort = (): void => void queue.splice(0); // nothing more is handed out
+    signal?.addEventListener("abort", onAbort, { once: true });
     const take = (): number[] => queue.splice(0, Math.max(1, Math.min(16, Math.ceil(queue.length / (threads * 3)))));
     const workers: Worker[] = [];
     let failure: Error | undefined;
@@ -215,6 +216,7 @@ async function runWorkers(ctx: BatchContext, indices: readonly number[], jobs: n
         await Promise.all(workerDone);
         if (failure) throw failure;
     } finally {
+        signal?.removeEventListener("abort", onAbort);
         await Promise.all(workers.map(w => w.terminate()));
     }
 }
