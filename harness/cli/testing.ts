@@ -15,7 +15,7 @@ export interface CliRun {
 /** Runs `mfgsim ...args` (sources through tsx) and collects its output and exit code. */
 export function runCli(
     args: string[],
-    options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; /** Polled every 20 ms: true → one SIGINT (a user's Ctrl-C). */ interruptWhen?: () => boolean } = {},
+    options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; /** Polled every 20 ms: true → one SIGINT (a user's Ctrl-C), or `interruptSignal`. */ interruptWhen?: () => boolean; interruptSignal?: NodeJS.Signals } = {},
 ): Promise<CliRun> {
     return new Promise((resolvePromise, reject) => {
         const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], {
@@ -32,7 +32,7 @@ export function runCli(
             ? setInterval(() => {
                   if (!options.interruptWhen!()) return;
                   clearInterval(poll);
-                  child.kill("SIGINT");
+                  child.kill(options.interruptSignal ?? "SIGINT");
               }, 20)
             : undefined;
         child.on("error", reject);

@@ -101,6 +101,21 @@ describe("mfgsim generate (CLI)", function () {
         expect(deviceDirs()).to.have.length(300);
     });
 
+    it("SIGTERM (a CI job's timeout) stops the same way: exit 130, a manifest of the complete devices", async () => {
+        const out = join(dir, "terminated");
+        const top = join(out, "fff2_8001");
+        const deviceDirs = (): string[] => (existsSync(top) ? readdirSync(top).filter(n => /^[0-9a-f-]{36}$/.test(n)) : []);
+        const r = await runCli(["generate", "-v", "0xFFF2", "-p", "0x8001", "-n", "300", "--outdir", out], {
+            cwd: REPO_ROOT,
+            interruptWhen: () => deviceDirs().length >= 3,
+            interruptSignal: "SIGTERM",
+        });
+        expect(r.code, r.stderr).to.equal(130);
+        const manifest = JSON.parse(readFileSync(join(top, "manifest.json"), "utf8")) as { devices: Array<{ id: string }> };
+        expect(manifest.devices.map(d => d.id).sort()).to.deep.equal(deviceDirs().sort());
+        expect(manifest.devices.length).to.be.within(3, 299);
+    });
+
     it("--outdir below a plain file → exit 2 naming --outdir, no stack trace", async () => {
         const file = join(dir, "plain-file");
         writeFileSync(file, "not a directory");

@@ -111,8 +111,8 @@ export async function runGenerate(config: MfgConfig, o: Opts): Promise<CommandRe
         );
     }
     let started = false;
-    // Ctrl-C: start no more devices, finish those in progress, write the batch files for what is complete; a second
-    // Ctrl-C quits at once (what is half-written then is a .tmp- directory that --resume removes)
+    // Ctrl-C (or a CI job's SIGTERM): start no more devices, finish those in progress, write the batch files for what
+    // is complete; a second signal quits at once (what is half-written then is a .tmp- directory that --resume removes)
     const stop = new AbortController();
     const onSigint = (): void => {
         if (stop.signal.aborted) process.exit(130);
@@ -121,6 +121,7 @@ export async function runGenerate(config: MfgConfig, o: Opts): Promise<CommandRe
         process.stderr.write("mfgsim generate: interrupted: finishing the devices in progress (Ctrl-C again to quit at once)\n");
     };
     process.on("SIGINT", onSigint);
+    process.on("SIGTERM", onSigint);
     try {
         const result = await runBatch(config, {
             cwd: process.cwd(),
@@ -147,6 +148,7 @@ export async function runGenerate(config: MfgConfig, o: Opts): Promise<CommandRe
         return { json: resultJson(result), text, ...(result.interrupted ? { exitCode: 130 as const } : {}) };
     } finally {
         process.off("SIGINT", onSigint);
+        process.off("SIGTERM", onSigint);
         if (started) bar?.stop();
     }
 }
