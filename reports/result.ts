@@ -40,6 +40,8 @@ export interface RunResult {
     shard: string | null;
     summary: { total: number; passed: number; failed: number };
     devices: DeviceResult[];
+    /** Extension: the run was stopped early; the devices not checked fail their `interrupted` check. */
+    interrupted?: true;
 }
 
 /** A device passes when none of its checks failed. */

@@ -15,7 +15,7 @@ export interface CliRun {
 /** Runs `mfgsim ...args` (sources through tsx) and collects its output and exit code. */
 export function runCli(
     args: string[],
-    options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; /** Polled every 20 ms: true → one SIGINT (a user's Ctrl-C), or `interruptSignal`. */ interruptWhen?: () => boolean; interruptSignal?: NodeJS.Signals } = {},
+    options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; /** Polled every 20 ms with the output so far: true → one SIGINT (a user's Ctrl-C), or `interruptSignal`. */ interruptWhen?: (stdout: string, stderr: string) => boolean; interruptSignal?: NodeJS.Signals } = {},
 ): Promise<CliRun> {
     return new Promise((resolvePromise, reject) => {
         const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], {
@@ -30,7 +30,7 @@ export function runCli(
         const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
         const poll = options.interruptWhen
             ? setInterval(() => {
-                  if (!options.interruptWhen!()) return;
+                  if (!options.interruptWhen!(stdout, stderr)) return;
                   clearInterval(poll);
                   child.kill(options.interruptSignal ?? "SIGINT");
               }, 20)

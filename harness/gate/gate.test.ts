@@ -144,6 +144,48 @@ describe("gate (real UDP on loopback)", function () {
         expect(bad.stderr).to.contain("ENOENT");
     });
 
+    it("stopped after the first device (jobs 1): the rest fail an `interrupted` check, the run is marked interrupted", async () => {
+        const stop = new AbortController();
+        const result = await runGate([demo.outdir], {
+            paaStore: demo.paaStore, cdSigners: demo.cdSigners, allowTestKeys: true, jobs: 1, signal: stop.signal,
+            onDevice: () => stop.abort(),
+        });
+        expect(result.interrupted).to.equal(true);
+        expect(result.summary).to.deep.equal({ total: 3, passed: 1, failed: 2 });
+        const rest = result.devices.filter(d => d.checks.some(c => c.name === "interrupted"));
+        expect(rest).to.have.length(2);
+        expect(rest.every(d => d.status === "fail" && d.checks.length === 1 && /not checked/.test(d.checks[0]!.detail))).to.equal(true);
+    });
+
+    it("stopped in worker threads (jobs 2, 6 devices): devices in progress finish, none is started after, the others fail `interrupted`", async () => {
+        const six = await makeDemoBatch({ dir: join(dir, "six"), count: 6, iterationCount: 1000, encrypt: false, seed: "gate-stop" });
+        const stop = new AbortController();
+        const result = await runGate([six.outdir], {
+            paaStore: six.paaStore, cdSigners: six.cdSigners, allowTestKeys: true, jobs: 2, signal: stop.signal,
+            onDevice: () => stop.abort(),
+        });
+        const interrupted = result.devices.filter(d => d.checks.some(c => c.name === "interrupted"));
+        const checked = result.devices.filter(d => !d.checks.some(c => c.name === "interrupted"));
+        expect(result.devices).to.have.length(6);
+        expect(checked.length).to.be.within(1, 4); // the first result, and at most one more started per thread
+        expect(checked.every(d => d.status === "pass")).to.equal(true);
+        expect(interrupted.length).to.equal(6 - checked.length);
+        expect(result.interrupted).to.equal(true);
+    });
+
+    it("CLI: SIGTERM mid-run (a CI timeout) still writes the JUnit report, the unchecked devices failing, exit 130", async () => {
+        const junit = join(dir, "interrupted.xml");
+        const r = await runCli(["gate", demo.outdir, "--paa-store", demo.paaStore, "--cd-signers", demo.cdSigners, "--allow-test-keys", "--jobs", "1", "--junit", junit], {
+            interruptWhen: (_out, err) => err.includes("[1/3]"),
+            interruptSignal: "SIGTERM",
+        });
+        expect(r.code, r.stderr).to.equal(130);
+        expect(r.stderr).to.contain("interrupted: finishing the devices in progress");
+        const xml = await readFile(junit, "utf8");
+        expect(xml.match(/name="interrupted"/g) ?? []).to.have.length.within(1, 2);
+        expect(xml).to.contain("not checked: the run was stopped");
+    });
+
     it("a file instead of a batch directory is ENOTDIR, not ENOENT", () => {
         const file = first(discoverDevices([demo.outdir])).partition;
         expect(() => discoverDevices([file])).to.throw(/not a directory/).with.property("code", "ENOTDIR");

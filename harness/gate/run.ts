@@ -40,6 +40,11 @@ export interface GateOptions {
     version?: string;
     /** Called after each device (progress output). */
     onDevice?: (result: DeviceResult, done: number, total: number) => void;
+    /**
+     * Stops the run early (Ctrl-C, a CI job's SIGTERM): no device is started after it fires, those in progress are
+     * finished, and every device not checked gets a failing `interrupted` check, so a partial run never reads as a pass.
+     */
+    signal?: AbortSignal;
 }
 
 /** What a gate thread needs: plain data only, so it can cross into a worker. */
@@ -71,20 +76,37 @@ export async function runGate(inputs: readonly string[], options: GateOptions): 
     };
     if (threads <= 1 || inThreadOnly) {
         const trust = options.trust ?? (await loadTrustStore({ paaStore: options.paaStore, cdSigners: options.cdSigners }));
-        await gateInThread(devices, { ...options, concurrency: jobs }, trust, record);
+        await gateInThread(devices, { ...options, concurrency: jobs }, trust, record, options.signal);
     } else {
         await loadTrustStore({ paaStore: options.paaStore, cdSigners: options.cdSigners }); // unreadable store: one error, before any thread starts
         const slices = Array.from({ length: threads }, (_, k) => shardSlice(devices, { k: k + 1, n: threads }));
         const perThread = Math.ceil(jobs / threads);
-        await Promise.all(slices.map(slice => gateInWorker(slice.map(d => d.dir), { ...threadOptions(options), concurrency: perThread }, record)));
+        await Promise.all(slices.map(slice => gateInWorker(slice.map(d => d.dir), { ...threadOptions(options), concurrency: perThread }, record, options.signal)));
     }
+    const interrupted = results.size < devices.length;
     return makeRunResult({
         version: options.version ?? "0.1.0",
         startedAt: started.toISOString(),
         durationMs: Math.round(performance.now() - t0),
         shard: options.shard ? `${options.shard.k}/${options.shard.n}` : null,
-        devices: devices.map(d => results.get(d.dir)!),
+        devices: devices.map(d => results.get(d.dir) ?? notChecked(d)),
+        ...(interrupted ? { interrupted: true as const } : {}),
     });
+}
+
+/** A device the run was stopped before: a failing `interrupted` check (never a silent pass in CI). */
+function notChecked(d: DeviceFiles): DeviceResult {
+    return {
+        id: d.id,
+        dir: d.dir,
+        status: "fail",
+        checks: [{ name: "interrupted", status: "fail", detail: "not checked: the run was stopped (SIGINT/SIGTERM) before this device", ms: 0 }],
+        vendorId: null,
+        productId: null,
+        serialNumber: null,
+        softwareVersion: null,
+        softwareVersionAfterOta: null,
+    };
 }
 
 function threadOptions(o: GateOptions): Omit<ThreadGateOptions, "concurrency"> {
@@ -106,13 +128,14 @@ async function gateInThread(
     options: ThreadGateOptions & { now?: () => Date },
     trust: TrustStore,
     onDevice: (r: DeviceResult) => void,
+    signal?: AbortSignal,
 ): Promise<void> {
     // Findings are in the result; matter.js's own log lines would only repeat them (MFGSIM_DEBUG=1 shows them).
     quietMatterLogs(process.env.MFGSIM_DEBUG ? LogLevel.DEBUG : LogLevel.FATAL);
     const commissioner = await Commissioner.start();
     let next = 0;
     const lane = async () => {
-        for (let i = next++; i < devices.length; i = next++) {
+        for (let i = next++; i < devices.length && !signal?.aborted; i = next++) {
             onDevice(await gateDevice(devices[i]!, { commissioner, trust, allowTestKeys: options.allowTestKeys, now: options.now, firmware: options.firmware, chip: options.chip, ...pick(options) }));
         }
     };
@@ -124,22 +147,27 @@ async function gateInThread(
 }
 
 /** The body of a gate worker thread (worker.ts). */
-export async function gateDevicesInThread(dirs: readonly string[], options: ThreadGateOptions, onDevice: (r: DeviceResult) => void): Promise<void> {
+export async function gateDevicesInThread(dirs: readonly string[], options: ThreadGateOptions, onDevice: (r: DeviceResult) => void, signal?: AbortSignal): Promise<void> {
     const devices = dirs.map(dir => deviceInDir(dir) ?? fail(dir));
     const trust = await loadTrustStore({ paaStore: options.paaStore, cdSigners: options.cdSigners });
-    await gateInThread(devices, options, trust, onDevice);
+    await gateInThread(devices, options, trust, onDevice, signal);
 }
 
 function fail(dir: string): never {
     throw new DiagnosticError("ESP_ERR_NVS_PART_NOT_FOUND", "no device partition here", { file: dir });
 }
 
-function gateInWorker(dirs: string[], options: ThreadGateOptions, onDevice: (r: DeviceResult) => void): Promise<void> {
+function gateInWorker(dirs: string[], options: ThreadGateOptions, onDevice: (r: DeviceResult) => void, signal?: AbortSignal): Promise<void> {
     const self = new URL("./worker" + (import.meta.url.endsWith(".ts") ? ".ts" : ".js"), import.meta.url);
     const fromSources = self.pathname.endsWith(".ts");
     const data: GateWorkerData = { dirs, options, ...(fromSources ? { entry: self.href } : {}) };
     // From the sources the worker registers tsx itself (tsx-worker.mjs); execArgv: [] keeps it from inheriting --import tsx.
     const worker = new Worker(fromSources ? new URL("./tsx-worker.mjs", import.meta.url) : self, { workerData: data, execArgv: [] });
+    // the worker finishes its devices in progress and starts no more (see GateOptions.signal)
+    const stop = (): void => worker.postMessage({ type: "stop" });
+    if (signal?.aborted) stop();
+    else signal?.addEventListener("abort", stop, { once: true });
+    worker.once("exit", () => signal?.removeEventListener("abort", stop));
     return new Promise((resolve, reject) => {
         let finished = false;
         worker.on("message", (m: GateWorkerMessage) => {

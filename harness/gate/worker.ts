@@ -19,8 +19,14 @@ export type GateWorkerMessage =
 
 const port = parentPort!;
 const data = workerData as GateWorkerData;
+// { type: "stop" } from the main thread: finish the devices in progress, start no more
+const stop = new AbortController();
+port.on("message", (m: { type?: string }) => {
+    if (m?.type === "stop") stop.abort();
+});
+port.unref(); // listening for "stop" must not keep the thread alive once its devices are done
 try {
-    await gateDevicesInThread(data.dirs, data.options, result => port.postMessage({ type: "device", result } satisfies GateWorkerMessage));
+    await gateDevicesInThread(data.dirs, data.options, result => port.postMessage({ type: "device", result } satisfies GateWorkerMessage), stop.signal);
     port.postMessage({ type: "done" } satisfies GateWorkerMessage);
 } catch (e) {
     const d = e instanceof DiagnosticError;

@@ -51,7 +51,18 @@ export function register(program: Command): void {
                 const appImage = opts.firmware !== undefined ? new Uint8Array(await readInput(opts.firmware, "app image")) : undefined;
                 const shard = opts.shard ? parseShard(opts.shard) : undefined;
                 const progress = !opts.json || typeof opts.json === "string";
+                // Ctrl-C or a CI job's SIGTERM: finish the devices in progress, then write the reports with every device
+                // not checked failing its `interrupted` check; a second signal quits at once
+                const stop = new AbortController();
+                const onSignal = (): void => {
+                    if (stop.signal.aborted) process.exit(130);
+                    stop.abort();
+                    process.stderr.write("mfgsim gate: interrupted: finishing the devices in progress, then writing the reports (again to quit at once)\n");
+                };
+                process.on("SIGINT", onSignal);
+                process.on("SIGTERM", onSignal);
                 const result = await runGate(dirs, {
+                    signal: stop.signal,
                     paaStore: opts.paaStore,
                     cdSigners: opts.cdSigners,
                     allowTestKeys: opts.allowTestKeys,
@@ -64,13 +75,16 @@ export function register(program: Command): void {
                     onDevice: progress
                         ? (d, done, total) => process.stderr.write(`[${done}/${total}] ${d.status.toUpperCase()} ${d.id}${firstFailure(d)}\n`)
                         : undefined,
+                }).finally(() => {
+                    process.off("SIGINT", onSignal);
+                    process.off("SIGTERM", onSignal);
                 });
                 await writeReports(result, {
                     json: typeof opts.json === "string" ? opts.json : undefined,
                     junit: opts.junit,
                     html: opts.html,
                 }, "mfgsim gate");
-                return { json: result, text: summaryText(result), exitCode: result.summary.failed > 0 ? 1 : 0 };
+                return { json: result, text: summaryText(result), exitCode: result.interrupted ? 130 : result.summary.failed > 0 ? 1 : 0 };
             }),
         );
 }
