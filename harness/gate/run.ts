@@ -83,7 +83,7 @@ export async function runGate(inputs: readonly string[], options: GateOptions): 
         const perThread = Math.ceil(jobs / threads);
         await Promise.all(slices.map(slice => gateInWorker(slice.map(d => d.dir), { ...threadOptions(options), concurrency: perThread }, record, options.signal)));
     }
-    const interrupted = results.size < devices.length;
+    const interrupted = options.signal?.aborted === true && results.size < devices.length;
     return makeRunResult({
         version: options.version ?? "0.1.0",
         startedAt: started.toISOString(),
@@ -100,7 +100,7 @@ function notChecked(d: DeviceFiles): DeviceResult {
         id: d.id,
         dir: d.dir,
         status: "fail",
-        checks: [{ name: "interrupted", status: "fail", detail: "not checked: the run was stopped (SIGINT/SIGTERM) before this device", ms: 0 }],
+        checks: [{ name: "interrupted", status: "fail", detail: "not checked: the run was stopped (Ctrl-C, SIGTERM or its AbortSignal) before this device", ms: 0 }],
         vendorId: null,
         productId: null,
         serialNumber: null,
