@@ -5,6 +5,7 @@ import { defaultJobs, runBatch, type BatchResult } from "./batch.js";
 import {
     PRODUCT_COLOR, PRODUCT_FINISH, enumValue, normalizeMfgDate, normalizeValidFrom, parseShard, usage, type MfgConfig,
 } from "./options.js";
+import { onInterrupt } from "../cli/interrupt.js";
 
 type Opts = Record<string, unknown> & { json?: boolean };
 
@@ -113,15 +114,7 @@ export async function runGenerate(config: MfgConfig, o: Opts): Promise<CommandRe
     let started = false;
     // Ctrl-C (or a CI job's SIGTERM): start no more devices, finish those in progress, write the batch files for what
     // is complete; a second signal quits at once (what is half-written then is a .tmp- directory that --resume removes)
-    const stop = new AbortController();
-    const onSigint = (): void => {
-        if (stop.signal.aborted) process.exit(130);
-        stop.abort();
-        bar?.stop();
-        process.stderr.write("mfgsim generate: interrupted: finishing the devices in progress (Ctrl-C again to quit at once)\n");
-    };
-    process.on("SIGINT", onSigint);
-    process.on("SIGTERM", onSigint);
+    const stop = onInterrupt("mfgsim generate: interrupted: finishing the devices in progress (Ctrl-C again to quit at once)", () => bar?.stop());
     try {
         const result = await runBatch(config, {
             cwd: process.cwd(),
@@ -147,8 +140,7 @@ export async function runGenerate(config: MfgConfig, o: Opts): Promise<CommandRe
         ].join("\n");
         return { json: resultJson(result), text, ...(result.interrupted ? { exitCode: 130 as const } : {}) };
     } finally {
-        process.off("SIGINT", onSigint);
-        process.off("SIGTERM", onSigint);
+        stop.dispose();
         if (started) bar?.stop();
     }
 }

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { action } from "../action.js";
+import { onInterrupt } from "../interrupt.js";
 import type { ChipName } from "../../../emulator/efuse/chips.js";
 import { chipArg, intIn } from "../args.js";
 
@@ -53,14 +54,7 @@ export function register(program: Command): void {
                 const progress = !opts.json || typeof opts.json === "string";
                 // Ctrl-C or a CI job's SIGTERM: finish the devices in progress, then write the reports with every device
                 // not checked failing its `interrupted` check; a second signal quits at once
-                const stop = new AbortController();
-                const onSignal = (): void => {
-                    if (stop.signal.aborted) process.exit(130);
-                    stop.abort();
-                    process.stderr.write("mfgsim gate: interrupted: finishing the devices in progress, then writing the reports (again to quit at once)\n");
-                };
-                process.on("SIGINT", onSignal);
-                process.on("SIGTERM", onSignal);
+                const stop = onInterrupt("mfgsim gate: interrupted: finishing the devices in progress, then writing the reports (again to quit at once)");
                 const result = await runGate(dirs, {
                     signal: stop.signal,
                     paaStore: opts.paaStore,
@@ -75,10 +69,7 @@ export function register(program: Command): void {
                     onDevice: progress
                         ? (d, done, total) => process.stderr.write(`[${done}/${total}] ${d.status.toUpperCase()} ${d.id}${firstFailure(d)}\n`)
                         : undefined,
-                }).finally(() => {
-                    process.off("SIGINT", onSignal);
-                    process.off("SIGTERM", onSignal);
-                });
+                }).finally(() => stop.dispose());
                 await writeReports(result, {
                     json: typeof opts.json === "string" ? opts.json : undefined,
                     junit: opts.junit,
