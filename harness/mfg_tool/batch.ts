@@ -10,7 +10,7 @@
  * directories and builds the rest. With --seed the result is byte-identical to an uninterrupted run.
  */
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from "node:fs";
 import { cpus } from "node:os";
 import { getHeapStatistics } from "node:v8";
 import { join, resolve } from "node:path";
@@ -19,7 +19,7 @@ import { fsReason, writeFileAtomicSync } from "../cli/io.js";
 import { issuePai } from "../pki/issue.js";
 import { type P256Key, SeededRng, generateKey, keyFromScalar, pem, pkcs8Der } from "../pki/keys.js";
 import { csvRow } from "./csvfmt.js";
-import type { BatchContext, DeviceJournal, ManifestRecord } from "./device.js";
+import { removeDeviceTempDirs, type BatchContext, type DeviceJournal, type ManifestRecord } from "./device.js";
 import { configCsvText, factoryRows, type FactoryRow } from "./factory.js";
 import { readCertificate, readExtraSchema, readKey, readMasterValues } from "./inputs.js";
 import { type MfgConfig, usage, validateConfig } from "./options.js";
@@ -117,50 +117,48 @@ function readJournal(path: string, known?: ReadonlyMap<string, unknown>): Array<
 }
 const JOURNAL_HEAD = /^\{"index":-?\d+,"uuid":"([^"\\]+)"/;
 
-/**
- * The journal's lines, read in 4 MiB blocks: a big batch's journal (≈ 3 KB a device) is larger than the longest
- * string V8 makes (2^29 characters), so it is never decoded as one.
- */
-export function* journalLines(path: string, blockSize = 4 << 20): Generator<string> {
+/** A file's bytes in blocks of `blockSize` (each view valid until the next one is read). */
+function* fileBlocks(path: string, blockSize: number): Generator<Buffer> {
     const fd = openSync(path, "r");
     try {
         const block = Buffer.allocUnsafe(blockSize);
-        let carry: Buffer = Buffer.alloc(0);
         for (;;) {
             const n = readSync(fd, block, 0, block.length, null);
-            if (n === 0) break;
-            const data = carry.length ? Buffer.concat([carry, block.subarray(0, n)]) : block.subarray(0, n);
-            let start = 0;
-            for (let at = data.indexOf(10); at >= 0; at = data.indexOf(10, start)) {
-                yield data.toString("utf8", start, at);
-                start = at + 1;
-            }
-            carry = Buffer.from(data.subarray(start));
+            if (n === 0) return;
+            yield block.subarray(0, n);
         }
-        if (carry.length) yield carry.toString("utf8");
     } finally {
         closeSync(fd);
     }
 }
 
+/**
+ * The journal's lines, read in 4 MiB blocks: a big batch's journal (≈ 3 KB a device) is larger than the longest
+ * string V8 makes (2^29 characters), so it is never decoded as one.
+ */
+export function* journalLines(path: string, blockSize = 4 << 20): Generator<string> {
+    let carry: Buffer = Buffer.alloc(0);
+    for (const view of fileBlocks(path, blockSize)) {
+        const data = carry.length ? Buffer.concat([carry, view]) : view;
+        let start = 0;
+        for (let at = data.indexOf(10); at >= 0; at = data.indexOf(10, start)) {
+            yield data.toString("utf8", start, at);
+            start = at + 1;
+        }
+        carry = Buffer.from(data.subarray(start));
+    }
+    if (carry.length) yield carry.toString("utf8");
+}
+
 /** Newline-terminated lines in a file, counted in 4 MiB blocks. */
 export function countLines(path: string, blockSize = 4 << 20): { lines: number; endsWithNewline: boolean } {
-    const fd = openSync(path, "r");
-    try {
-        const block = Buffer.allocUnsafe(blockSize);
-        let lines = 0;
-        let last = 10;
-        for (;;) {
-            const n = readSync(fd, block, 0, block.length, null);
-            if (n === 0) break;
-            const view = block.subarray(0, n);
-            for (let at = view.indexOf(10); at >= 0; at = view.indexOf(10, at + 1)) lines++;
-            last = view[n - 1]!;
-        }
-        return { lines, endsWithNewline: last === 10 };
-    } finally {
-        closeSync(fd);
+    let lines = 0;
+    let last = 10;
+    for (const view of fileBlocks(path, blockSize)) {
+        for (let at = view.indexOf(10); at >= 0; at = view.indexOf(10, at + 1)) lines++;
+        last = view[view.length - 1]!;
     }
+    return { lines, endsWithNewline: last === 10 };
 }
 
 export async function runBatch(config: MfgConfig, options: BatchOptions): Promise<BatchResult> {
@@ -296,7 +294,7 @@ export async function runBatch(config: MfgConfig, options: BatchOptions): Promis
     const slice = shardIndices(c.count, c.shard);
     const done = new Map<number, DeviceJournal>();
     if (c.resume) {
-        for (const name of readdirSync(top)) if (name.startsWith(".tmp-")) rmSync(join(top, name), { recursive: true, force: true });
+        removeDeviceTempDirs(top);
         for (const j of readJournal(journal) as DeviceJournal[]) if (existsSync(join(top, j.uuid))) done.set(j.index, j);
     }
     const todo = slice.filter(i => !done.has(i));

@@ -4,7 +4,7 @@
  * and QR labels, the CSV rows and the manifest record. `writeDevice` then writes it into a temp directory and
  * renames it into place, so a crash never leaves a partial device directory.
  */
-import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { fsReason } from "../cli/io.js";
@@ -508,6 +508,22 @@ export function writeDevice(ctx: BatchContext, dev: BuiltDevice, journalFd: numb
             throw new DiagnosticError("EEXIST", `device directory ${dev.uuid} already exists (use --resume, or another --outdir)`, { file: final });
         }
         throw e;
+    }
+}
+
+/**
+ * Removes the `.tmp-<uuid>-<pid>` directories of devices whose writing never finished: this process's (`pid`), after a
+ * failed batch whose terminated worker threads may have left one, or every process's (`--resume`). Never throws: it
+ * runs on the way to reporting another error, or before a run that then meets any real problem itself.
+ */
+export function removeDeviceTempDirs(top: string, pid?: number): void {
+    const suffix = pid === undefined ? "" : `-${pid}`;
+    try {
+        for (const name of readdirSync(top)) {
+            if (name.startsWith(".tmp-") && name.endsWith(suffix)) rmSync(join(top, name), { recursive: true, force: true });
+        }
+    } catch {
+        // nothing to clean, or the error that follows is the one to report
     }
 }
 

@@ -7,7 +7,7 @@
  * the build it loads worker.js directly (see workerSource).
  */
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { generateVerifierAsync } from "../spake2p/verifier.js";
-import { buildDevice, closeJournal, finishDevice, openJournal, planDevice, prepare, writeDevice, type BatchContext, type DeviceJournal, type DevicePlan } from "./device.js";
+import { buildDevice, closeJournal, finishDevice, openJournal, planDevice, prepare, removeDeviceTempDirs, writeDevice, type BatchContext, type DeviceJournal, type DevicePlan } from "./device.js";
 import type { WorkerError } from "./worker.js";
 
 export function reviveError(e: WorkerError): Error {
@@ -85,7 +85,7 @@ export async function runDevices(ctx: BatchContext, indices: readonly number[], 
         else await runWorkers(ctx, indices, jobs, onDevice, signal);
     } catch (e) {
         // a worker terminated in the middle of writeDevice leaves its .tmp- directory: never a half-written device
-        removeTempDirs(ctx.top);
+        removeDeviceTempDirs(ctx.top, process.pid);
         throw e;
     }
 }
@@ -218,17 +218,5 @@ async function runWorkers(ctx: BatchContext, indices: readonly number[], jobs: n
     } finally {
         signal?.removeEventListener("abort", onAbort);
         await Promise.all(workers.map(w => w.terminate()));
-    }
-}
-
-/** Removes this process's `.tmp-<uuid>-<pid>` device directories under `top` (what terminated workers left). */
-function removeTempDirs(top: string): void {
-    const suffix = `-${process.pid}`;
-    try {
-        for (const name of readdirSync(top)) {
-            if (name.startsWith(".tmp-") && name.endsWith(suffix)) rmSync(join(top, name), { recursive: true, force: true });
-        }
-    } catch {
-        // the batch already failed; that error is the one to report
     }
 }
