@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { fsDiagnostic, writeFileAtomic, writeFileAtomicSync } from "./io.js";
+import { errorOf } from "./testing.js";
 
 describe("cli/io atomic writes", () => {
     let dir: string;
@@ -43,14 +44,8 @@ describe("cli/io atomic writes", () => {
                 writeFileSync(join(dir, "ro", "keep.txt"), "kept");
                 chmodSync(join(dir, "ro"), 0o500);
                 const target = join(dir, "ro", "keep.txt");
-                let err: unknown;
-                try {
-                    await write(target, "lost?");
-                } catch (e) {
-                    err = e;
-                } finally {
-                    chmodSync(join(dir, "ro"), 0o700);
-                }
+                const err = await errorOf(() => write(target, "lost?"));
+                chmodSync(join(dir, "ro"), 0o700);
                 if (process.getuid?.() === 0) {
                     // root ignores directory permissions: the write succeeds, atomically
                     expect(err).to.equal(undefined);
@@ -67,12 +62,7 @@ describe("cli/io atomic writes", () => {
             it("fails cleanly when the parent is a file", async () => {
                 writeFileSync(join(dir, "plain"), "x");
                 const target = join(dir, "plain", "child.txt");
-                let err: unknown;
-                try {
-                    await write(target, "y");
-                } catch (e) {
-                    err = e;
-                }
+                const err = await errorOf(() => write(target, "y"));
                 expect(err).to.be.instanceOf(DiagnosticError);
                 expect((err as DiagnosticError).context.file).to.equal(target);
                 expect(readdirSync(dir)).to.deep.equal(["plain"]);

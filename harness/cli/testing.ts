@@ -43,3 +43,13 @@ export function runCli(
         });
     });
 }
+
+/** What `run` throws or rejects with, or undefined when it completes (tests then assert on the error itself). */
+export async function errorOf(run: () => unknown): Promise<unknown> {
+    try {
+        await run();
+        return undefined;
+    } catch (e) {
+        return e;
+    }
+}

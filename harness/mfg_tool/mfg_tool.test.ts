@@ -20,6 +20,7 @@ import { closeJournal, finishDevice, nvsImage, openJournal, planDevice, prepare,
 import { factoryRows, partitionCsvRows } from "./factory.js";
 import { type MfgConfig, normalizeMfgDate, validateConfig } from "./options.js";
 import { qrMatrix, qrSvg } from "./qrlabel.js";
+import { errorOf } from "../cli/testing.js";
 
 // jsqr is CommonJS with `exports.default`
 type JsQR = typeof import("jsqr").default;
@@ -266,12 +267,7 @@ describe("mfg_tool: generate batch", function () {
             // what a worker terminated in the middle of writing its device leaves behind (same process id)
             const top = join(c.outdir, "fff2_8001");
             mkdirSync(join(top, `.tmp-00000000-0000-4000-8000-000000000000-${process.pid}`, "internal"), { recursive: true });
-            let err: unknown;
-            try {
-                await runBatch(c, { cwd: root });
-            } catch (e) {
-                err = e;
-            }
+            const err = await errorOf(() => runBatch(c, { cwd: root }));
             expect(err).to.be.instanceOf(DiagnosticError);
             expect((err as DiagnosticError).message).to.contain("missing.bin");
             const names = readdirSync(top);
@@ -429,18 +425,12 @@ describe("generate: a device that cannot be written leaves nothing behind", () =
         journal: join(top, "staging", "mfgsim-journal.jsonl"),
     };
 
-    it("a failing file write (here: a missing subdirectory) → DiagnosticError naming the file; no .tmp- directory, no device directory, no journal line", () => {
+    it("a failing file write (here: a missing subdirectory) → DiagnosticError naming the file; no .tmp- directory, no device directory, no journal line", async () => {
         const dev = finishDevice(ctx, prepare(ctx), planDevice(ctx, 0), new Uint8Array(97));
         dev.files.splice(3, 0, { rel: `${dev.uuid}/missing/file.bin`, data: new Uint8Array(4), mode: 0o644 });
         const fd = openJournal(ctx.journal);
-        let err: unknown;
-        try {
-            writeDevice(ctx, dev, fd);
-        } catch (e) {
-            err = e;
-        } finally {
-            closeJournal(fd);
-        }
+        const err = await errorOf(() => writeDevice(ctx, dev, fd));
+        closeJournal(fd);
         expect(err).to.be.instanceOf(DiagnosticError);
         expect((err as DiagnosticError).code).to.equal("ENOENT");
         expect((err as DiagnosticError).context.file).to.equal(join(top, dev.uuid, "missing", "file.bin"));
@@ -493,12 +483,7 @@ describe("generate: batches larger than one string", () => {
 
     it("a batch too big for this Node's heap is refused before anything is written, naming --count and --shard", async () => {
         const outdir = join(dir, "huge");
-        let err: unknown;
-        try {
-            await runBatch(cfg({ count: 10_000_000, outdir }), { cwd: root });
-        } catch (e) {
-            err = e;
-        }
+        const err = await errorOf(() => runBatch(cfg({ count: 10_000_000, outdir }), { cwd: root }));
         expect(err).to.be.instanceOf(DiagnosticError);
         expect((err as DiagnosticError).context.field).to.equal("--count");
         expect((err as DiagnosticError).message).to.match(/--shard k\/n/);
