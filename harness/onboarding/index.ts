@@ -43,15 +43,15 @@ export interface OnboardingCodes {
 export function generateOnboardingCodes(f: OnboardingFields): OnboardingCodes {
     const commissioningFlow = f.commissioningFlow ?? 0;
     assertCommissioningFlow(commissioningFlow);
-    const qrInput = {
+    const qrInput: Parameters<typeof encodeQrCode>[0] = {
         vendorId: f.vendorId,
         productId: f.productId,
         commissioningFlow,
         discoveryCapabilities: f.discoveryCapabilities ?? DEFAULT_DISCOVERY_CAPABILITIES,
         discriminator: f.discriminator,
         passcode: f.passcode,
-        ...(f.tlvData ? { tlvData: f.tlvData } : {}),
     };
+    if (f.tlvData) qrInput.tlvData = f.tlvData;
     const qrCode = encodeQrCode(qrInput);
     const manualCode = encodeManualCode({
         passcode: f.passcode,

@@ -8,7 +8,7 @@
  * so a worker can issue thousands of DACs per second. `overrides` bend single fields on purpose (tests of the
  * verifier's profile checks).
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { TAG, bitString, boolean, concat, explicit, integer, octets, oid, seq, set, time, tlv, utf8 } from "./der.js";
 import { type P256Key, SeededRng, generateKey, pem, signDer, spkiFromPoint } from "./keys.js";
@@ -76,7 +76,8 @@ function checkId(n: number | undefined, what: string): void {
 
 /** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits. */
 export function keyIdentifier(publicKey: Uint8Array): Uint8Array {
-    return new Uint8Array(createHash("sha1").update(publicKey).digest());
+    // one-shot crypto.hash (Node ≥ 20.12): no Hash object per DAC for the GC to finalize
+    return new Uint8Array(hash("sha1", publicKey, "buffer"));
 }
 
 function nameDer(attrs: Array<[string, string]>): Uint8Array {
