@@ -74,23 +74,30 @@ async function pbkdf2Floor(n: number, jobs: number, iterations: number): Promise
             w.once("error", reject);
         })));
         let remaining = n;
-        const chunk = Math.max(1, Math.min(16, Math.ceil(n / (jobs * 4))));
+        // guided chunks (a quarter of each thread's share of what is left, at most 16, at the end 1) with two in flight
+        // per thread: no thread waits for its next message, and they finish within one PBKDF2 of each other (fixed
+        // chunks of 16 let one thread idle for up to 16 PBKDF2 at the end, which made the floor 0.2–1.2 % slower)
+        const nextChunk = (): number => Math.min(remaining, Math.max(1, Math.min(16, Math.floor(remaining / (jobs * 4)))));
         const t0 = performance.now();
         const c0 = process.cpuUsage();
         await Promise.all(workers.map(w => new Promise<void>((resolve, reject) => {
-            const feed = (): void => {
-                const take = Math.min(chunk, remaining);
+            let inFlight = 0;
+            const send = (): void => {
+                const take = nextChunk();
+                if (take === 0) return;
                 remaining -= take;
-                if (take === 0) {
-                    w.off("message", feed);
-                    resolve();
-                    return;
-                }
+                inFlight++;
                 w.postMessage(take);
             };
-            w.on("message", feed);
+            w.on("message", () => {
+                inFlight--;
+                send();
+                if (inFlight === 0) resolve();
+            });
             w.once("error", reject);
-            feed();
+            send();
+            send();
+            if (inFlight === 0) resolve();
         })));
         const c = process.cpuUsage(c0);
         lastCpu = (c.user + c.system) / 1e6;
