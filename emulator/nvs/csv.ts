@@ -7,7 +7,7 @@
  * (paths as written in the CSV; the generator resolves them against its working directory).
  */
 import { DiagnosticError, EspError } from "../esp_common/err.js";
-import { INT_TYPES, MAX_KEY_LENGTH, type IntTypeName } from "./format.js";
+import { BLOB_MAX_SIZE, INT_TYPES, MAX_KEY_LENGTH, type IntTypeName } from "./format.js";
 
 export interface NvsCsvRow {
     /** 1-based line of the row's first physical line. */
@@ -269,6 +269,14 @@ export function resolveNvsRows(rows: NvsCsvRow[], options: { readFile?: ReadFile
             const data = bytes();
             if (fill.fill > 0xff) {
                 throw new EspError("ESP_ERR_INVALID_ARG", `${key}: fill byte ${fill.fill} is not a byte`, { ...base, field: "encoding" });
+            }
+            // checked before the padding is allocated: N comes straight from the CSV (blob_fill(99999999999;…))
+            if (fill.size + (fill.withSize ? 4 : 0) > BLOB_MAX_SIZE) {
+                throw new EspError(
+                    "ESP_ERR_NVS_VALUE_TOO_LONG",
+                    `${key}: fill size ${fill.size}${fill.withSize ? " + 4" : ""} bytes exceeds NVS's blob limit of ${BLOB_MAX_SIZE}`,
+                    { ...base, field: "encoding" },
+                );
             }
             if (data.length > fill.size) {
                 throw new EspError("ESP_ERR_NVS_VALUE_TOO_LONG", `${key}: value is ${data.length} bytes, longer than the fill size ${fill.size}`, ctx);

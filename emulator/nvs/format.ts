@@ -12,6 +12,8 @@ export const FIRST_ENTRY_OFFSET = 64;
 export const BITMAP_OFFSET = 32;
 /** Largest string / v1 blob payload / blob chunk the device accepts: (126 − 1) × 32. */
 export const CHUNK_MAX_SIZE = (ENTRIES_PER_PAGE - 1) * ENTRY_SIZE;
+/** The largest blob nvs_set_blob takes: 127 full chunks (ESP-IDF documents 508 000 bytes, or less on small partitions). */
+export const BLOB_MAX_SIZE = 127 * CHUNK_MAX_SIZE;
 export const MAX_KEY_LENGTH = 15;
 export const CHUNK_ANY = 0xff;
 

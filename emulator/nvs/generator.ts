@@ -18,6 +18,7 @@ import type { NvsItem } from "./csv.js";
 import { encryptImageInPlace, type NvsKeys } from "./encryption.js";
 import {
     BITMAP_OFFSET,
+    BLOB_MAX_SIZE,
     CHUNK_ANY,
     ENTRIES_PER_PAGE,
     ENTRY_SIZE,
@@ -269,6 +270,9 @@ export function generateImage(items: NvsItem[], options: GenerateOptions): Gener
                         }
                         w.singlePage(current, key, ItemType.BLOB, item.bytes);
                     } else {
+                        if (item.bytes.length > BLOB_MAX_SIZE) {
+                            throw new EspError("ESP_ERR_NVS_VALUE_TOO_LONG", `${item.key}: blob of ${item.bytes.length} bytes exceeds ${BLOB_MAX_SIZE}`, { line: item.line, field: "value" });
+                        }
                         w.multiPageBlob(current, key, item.bytes);
                     }
                     break;

@@ -17,7 +17,7 @@ import {
     type NvsItem,
     type NvsKeys,
 } from "./index.js";
-import { INT_TYPES, decodeItem, decodePageHeader, encodePageHeader, ItemType, PAGE_SIZE } from "./format.js";
+import { BLOB_MAX_SIZE, INT_TYPES, decodeItem, decodePageHeader, encodePageHeader, ItemType, PAGE_SIZE } from "./format.js";
 
 const KEYS: NvsKeys = { eky: new Uint8Array(32).map((_, i) => i), tky: new Uint8Array(32).map((_, i) => 0xa0 + i) };
 const enc = new TextEncoder();
@@ -97,6 +97,15 @@ describe("nvs CSV", () => {
         expect(Array.from(nvs.getBlob("ns", "z"))).to.deep.equal([2, 0, 0, 0, 0x61, 0x62, 0, 0]);
     });
 
+    it("a fill size beyond NVS's blob limit is ESP_ERR_NVS_VALUE_TOO_LONG on the encoding, before anything is allocated", () => {
+        const one = (encoding: string): NvsItem => resolveNvsRows(parseNvsCsv(`key,type,encoding,value\nns,namespace,,\nf,data,${encoding},hi\n`))[1]!;
+        expect(one(`blob_fill(${BLOB_MAX_SIZE};0x00)`).kind).to.equal("blob");
+        for (const encoding of [`blob_fill(${BLOB_MAX_SIZE + 1};0x00)`, `blob_sz_fill(${BLOB_MAX_SIZE - 3};0x00)`, "blob_fill(99999999999;0xff)"]) {
+            expectEsp(() => one(encoding), "ESP_ERR_NVS_VALUE_TOO_LONG");
+            expect(() => one(encoding)).to.throw(EspError).with.property("context").that.includes({ line: 3, field: "encoding" });
+        }
+    });
+
     it("fill encodings follow nvs_partition_gen's regex: N decimal, 0x + two hex digits, case-sensitive, trailing text ignored", () => {
         const one = (enc: string, value = "hi") => resolveNvsRows(parseNvsCsv(`key,type,encoding,value\nns,namespace,,\nf,data,"${enc}",${value}\n`))[1] as { kind: string; bytes: Uint8Array };
         expect(Array.from(one("blob_fill(3;0xFf)").bytes)).to.deep.equal([0x68, 0x69, 0xff]);
@@ -136,6 +145,14 @@ describe("nvs CSV", () => {
 });
 
 describe("nvs generator rules", () => {
+    it("a v2 blob longer than NVS's limit is ESP_ERR_NVS_VALUE_TOO_LONG, as nvs_set_blob says, even where the partition has room", () => {
+        const blob = (n: number): NvsItem[] => [{ kind: "namespace", name: "ns" }, { kind: "blob", key: "b", bytes: new Uint8Array(n), line: 7 }];
+        expect(generateImage(blob(BLOB_MAX_SIZE), { size: 0x90000 }).entries).to.equal(1);
+        expect(() => generateImage(blob(BLOB_MAX_SIZE + 1), { size: 0x90000 }))
+            .to.throw(EspError, /exceeds 508000/)
+            .with.property("code", "ESP_ERR_NVS_VALUE_TOO_LONG");
+    });
+
     it("a data row before any namespace is an error, and nothing is returned", () => {
         expectEsp(() => generateFromCsv("key,type,encoding,value\nk,data,u8,1\n", { size: 0x3000 }), "ESP_ERR_NVS_NOT_FOUND");
     });
