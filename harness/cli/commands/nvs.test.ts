@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { createHmac } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,6 +40,32 @@ describe("mfgsim nvs (CLI)", function () {
             { namespace: "ns", key: "s", type: "string", value: "hi" },
             { namespace: "ns", key: "f", type: "blob", value: "0102fe" },
         ]);
+    });
+
+    it("generate-key --key_protect_hmac writes the HMAC-derived XTS keys (0600); a key that is not 32 bytes still works, with a warning", async () => {
+        const hmacKey = Buffer.from(Array.from({ length: 32 }, (_, i) => i));
+        writeFileSync(join(dir, "hmac.bin"), hmacKey);
+        const seed = (word: number[]): Buffer => Buffer.from(Array.from({ length: 8 }, () => word).flat());
+        const r = await runCli(["nvs", "generate-key", "--key_protect_hmac", "--kp_hmac_inputkey", "hmac.bin", "--keyfile", "hk.bin", "--json"], { cwd: dir });
+        expect(r.code, r.stderr).to.equal(0);
+        expect(r.stderr).to.equal("");
+        const file = join(dir, "keys", "hk.bin");
+        expect(JSON.parse(r.stdout)).to.deep.equal({ keyfile: file });
+        expect(statSync(file).mode & 0o777).to.equal(0o600);
+        const keys = readFileSync(file);
+        // ESP-IDF nvs_sec_provider: eky = HMAC-SHA256(key, 0x5A5ABEAE × 8), tky = HMAC-SHA256(key, 0xA5A5DECE × 8) (specs/nvs.md)
+        expect(keys.subarray(0, 32).toString("hex")).to.equal(createHmac("sha256", hmacKey).update(seed([0x5a, 0x5a, 0xbe, 0xae])).digest("hex"));
+        expect(keys.subarray(32, 64).toString("hex")).to.equal(createHmac("sha256", hmacKey).update(seed([0xa5, 0xa5, 0xde, 0xce])).digest("hex"));
+
+        writeFileSync(join(dir, "hmac16.bin"), hmacKey.subarray(0, 16));
+        const short = await runCli(["nvs", "generate-key", "--key_protect_hmac", "--kp_hmac_inputkey", "hmac16.bin", "--keyfile", "hk16.bin"], { cwd: dir });
+        expect(short.code, short.stderr).to.equal(0); // nvs_partition_gen takes it too
+        expect(short.stderr).to.match(/^mfgsim nvs: warning: hmac16\.bin: HMAC key is 16 bytes; .*32/);
+        expect(existsSync(join(dir, "keys", "hk16.bin"))).to.equal(true);
+
+        const missing = await runCli(["nvs", "generate-key", "--key_protect_hmac"], { cwd: dir });
+        expect(missing.code).to.equal(2);
+        oneLineError(missing.stderr, "--kp_hmac_inputkey");
     });
 
     it("decrypt / dump with a wrong key partition → ESP_ERR_NVS_CORRUPT_KEY_PART, no output file", async () => {

@@ -213,6 +213,12 @@ async function makeKeys(opts: EncOpts) {
             throw new DiagnosticError("ESP_ERR_INVALID_ARG", "--key_protect_hmac needs --kp_hmac_inputkey <32-byte HMAC key file>", { field: "kp_hmac_inputkey" });
         }
         const hmacKey = await readInput(opts.kp_hmac_inputkey, "HMAC key");
+        if (hmacKey.length !== 32) {
+            // nvs_partition_gen takes a key of any length too, but a chip derives its XTS keys from a 32-byte eFuse key
+            process.stderr.write(
+                `mfgsim nvs: warning: ${opts.kp_hmac_inputkey}: HMAC key is ${hmacKey.length} bytes; the eFuse HMAC key a chip derives its NVS keys from is 32, so a device would not read this partition\n`,
+            );
+        }
         return inFile(opts.kp_hmac_inputkey, () => deriveNvsKeysFromHmac(hmacKey));
     }
     return randomNvsKeys();
