@@ -1,8 +1,9 @@
 /** Reading the batch's input files (-c/-k, --dac-cert/--dac-key, -cd, --csv/--mcsv) with one-line errors naming the file. */
 import { type KeyObject, createPrivateKey } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
+import { resolveNvsRows } from "../../emulator/nvs/index.js";
 import { type P256Key, keyFromScalar, loadPrivateKey, pemBlocks } from "../pki/keys.js";
 import { type Certificate, parseCertificate } from "../pki/x509.js";
 import { parseCsv } from "./csvfmt.js";
@@ -109,9 +110,26 @@ export function readMasterValues(cwd: string, path: string, schema: readonly Ext
         if (!header.includes(s.key)) throw new DiagnosticError("CHIP_ERROR_INVALID_ARGUMENT", `--mcsv has no column '${s.key}' declared in --csv`, { file: path, line: 1, field: s.key });
     }
     return rows.slice(1).map((r, i) => {
+        const line = i + 2;
         if (r.length !== header.length) {
-            throw new DiagnosticError("CHIP_ERROR_INVALID_ARGUMENT", `row has ${r.length} values for ${header.length} keys`, { file: path, line: i + 2 });
+            throw new DiagnosticError("CHIP_ERROR_INVALID_ARGUMENT", `row has ${r.length} values for ${header.length} keys`, { file: path, line });
         }
-        return Object.fromEntries(header.map((h, j) => [h, r[j]!]));
+        const values: Record<string, string> = Object.fromEntries(header.map((h, j) => [h, r[j]!]));
+        // every value is checked before the first device is written: a bad one in row 500 would otherwise stop the
+        // batch after 499 devices, with an error that names a line of the device's internal partition.csv
+        for (const s of schema) {
+            const value = values[s.key]!;
+            if (s.type === "file") {
+                if (!existsSync(resolve(cwd, value))) throw new DiagnosticError("ENOENT", `cannot read file '${value}' of key '${s.key}'`, { file: path, line, field: s.key });
+                continue;
+            }
+            try {
+                resolveNvsRows([{ line, key: s.key, type: s.type, encoding: s.encoding, value }], { file: path });
+            } catch (e) {
+                if (e instanceof DiagnosticError) throw e.withContext({ file: path, line, field: s.key });
+                throw e;
+            }
+        }
+        return values;
     });
 }

@@ -256,10 +256,32 @@ describe("mfg_tool: generate batch", function () {
         expect(config).to.match(/cert-dclrn,file,binary\nfw-flags,data,u32\nmy-app,namespace,\ncolor,data,string\nblob,file,binary\n$/);
     });
 
+    it("a bad --mcsv value (not an integer, odd hex, a missing file) stops the batch before any device, naming the --mcsv line", async () => {
+        writeFileSync(join(root, "check.csv"), "chip-factory,namespace,\nfw-flags,data,u32\nmy-app,namespace,\nmac,data,hex2bin\nblob,file,binary\n");
+        writeFileSync(join(root, "b0.bin"), Buffer.from([1]));
+        const cases: Array<[string, string, string]> = [
+            ["7,00aa,b0.bin\n8,00bb,b0.bin\nx9,00cc,b0.bin\n", "ESP_ERR_INVALID_ARG", "fw-flags"],
+            ["7,00aa,b0.bin\n8,0bb,b0.bin\n", "ESP_ERR_INVALID_ARG", "mac"],
+            ["7,00aa,b0.bin\n8,00bb,gone.bin\n", "ENOENT", "gone.bin"],
+        ];
+        for (const [rows, code, mention] of cases) {
+            writeFileSync(join(root, "check-values.csv"), `fw-flags,mac,blob\n${rows}`);
+            const c = cfg({ count: 1, csv: "check.csv", mcsv: "check-values.csv" });
+            const err = (await errorOf(() => runBatch(c, { cwd: root }))) as DiagnosticError;
+            expect(err, rows).to.be.instanceOf(DiagnosticError);
+            expect(err.code).to.equal(code);
+            expect(err.message).to.contain(mention);
+            expect(err.context).to.include({ file: "check-values.csv", line: rows.trim().split("\n").length + 1 });
+            expect(existsSync(join(c.outdir, "fff2_8001")), "nothing written").to.equal(false);
+        }
+    });
+
     for (const jobs of [2, 3]) {
-        it(`a device that fails mid-batch (--mcsv names a missing file), --jobs ${jobs}: one DiagnosticError, complete devices kept, no .tmp- directory`, async function () {
+        it(`a device that fails mid-batch (an --mcsv file that is a directory), --jobs ${jobs}: one DiagnosticError, complete devices kept, no .tmp- directory`, async function () {
             this.timeout(60_000);
             writeFileSync(join(root, "fail.csv"), "my-app,namespace,\nblob,file,binary\n");
+            // it exists when the --mcsv is checked up front, and only reading it fails (EISDIR), in device 25
+            mkdirSync(join(root, "missing.bin"), { recursive: true });
             const rows = Array.from({ length: 40 }, (_, i) => (i === 25 ? "missing.bin" : "b0.bin"));
             writeFileSync(join(root, "fail-values.csv"), `blob\n${rows.join("\n")}\n`);
             writeFileSync(join(root, "b0.bin"), Buffer.from([1, 2, 3]));
