@@ -16,6 +16,7 @@ import { getHeapStatistics } from "node:v8";
 import { join, resolve } from "node:path";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { fsReason, writeFileAtomicSync } from "../cli/io.js";
+import { parseCertificationDeclaration } from "../pki/cd.js";
 import { issuePai } from "../pki/issue.js";
 import { type P256Key, SeededRng, generateKey, keyFromScalar, pem, pkcs8Der } from "../pki/keys.js";
 import { csvRow } from "./csvfmt.js";
@@ -189,6 +190,10 @@ export async function runBatch(config: MfgConfig, options: BatchOptions): Promis
     }
     if (c.attestation === "pai" && caCert && caKey && Buffer.compare(Buffer.from(caKey.publicKey), Buffer.from(caCert.cert.publicKey)) !== 0) {
         throw usage("-k/--key is not the private key of the -c/--cert certificate", "--key");
+    }
+
+    if (cdBytes) {
+        for (const w of certificationDeclarationWarnings(cdBytes, c)) options.onWarning?.(`${c.certDclrn}: ${w}`);
     }
 
     const seed = c.seed !== undefined ? seedBytes(c.seed) : undefined;
@@ -485,3 +490,24 @@ function templateRows(ctx: BatchContext): FactoryRow[] {
     });
 }
 
+/**
+ * What a commissioner will say about -cd for this batch, said before a single chip is flashed: the file is written to
+ * cert-dclrn as given either way (mfg_tool does no check at all), the gate's `cd` check reports the same verdicts.
+ */
+export function certificationDeclarationWarnings(cd: Uint8Array, c: Pick<MfgConfig, "vendorId" | "productId">): string[] {
+    let content: ReturnType<typeof parseCertificationDeclaration>["content"];
+    try {
+        content = parseCertificationDeclaration(cd).content;
+    } catch (e) {
+        return [`not a Certification Declaration (CMS SignedData): ${(e as Error).message}; commissioners will reject these devices`];
+    }
+    const x4 = (v: number): string => `0x${v.toString(16).toUpperCase().padStart(4, "0")}`;
+    const out: string[] = [];
+    if (content.vendorId !== c.vendorId) {
+        out.push(`the CD's vendor_id ${x4(content.vendorId)} is not the batch's vendor id ${x4(c.vendorId)}: commissioners reject these devices (CertificationDeclarationInvalidVendorId)`);
+    }
+    if (!content.productIds.includes(c.productId)) {
+        out.push(`the batch's product id ${x4(c.productId)} is not in the CD's product_id_array [${content.productIds.map(x4).join(", ")}]: commissioners reject these devices (CertificationDeclarationInvalidProductId)`);
+    }
+    return out;
+}

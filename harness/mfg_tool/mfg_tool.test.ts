@@ -14,7 +14,7 @@ import { createTestPki } from "../pki/testpki.js";
 import { verifyAttestation } from "../pki/verify.js";
 import { verifyPasscodeAgainstVerifier } from "../spake2p/verifier.js";
 import { rewriteMfgArgv } from "./argv.js";
-import { countLines, journalLines, prettyJsonChunks, runBatch, shardIndices } from "./batch.js";
+import { certificationDeclarationWarnings, countLines, journalLines, prettyJsonChunks, runBatch, shardIndices } from "./batch.js";
 import { csvDocument, parseCsv } from "./csvfmt.js";
 import { closeJournal, finishDevice, nvsImage, openJournal, planDevice, prepare, writeDevice, type BatchContext } from "./device.js";
 import { factoryRows, partitionCsvRows } from "./factory.js";
@@ -254,6 +254,23 @@ describe("mfg_tool: generate batch", function () {
         expect(got).to.deep.equal([[7, "red", [1, 2, 3]], [9, "bl,ue", [4, 5]]]);
         const config = readFileSync(join(r.top, "staging/config.csv"), "utf8");
         expect(config).to.match(/cert-dclrn,file,binary\nfw-flags,data,u32\nmy-app,namespace,\ncolor,data,string\nblob,file,binary\n$/);
+    });
+
+    it("-cd: a file that is no CD, or a CD whose vendor_id / product_id_array the batch's -v/-p miss, is a warning naming the verdict; the batch is still written", async () => {
+        expect(certificationDeclarationWarnings(pki.cd, { vendorId: VID, productId: PID })).to.deep.equal([]);
+        const [notCd] = certificationDeclarationWarnings(new Uint8Array([0x30, 0x03, 0x02, 0x01]), { vendorId: VID, productId: PID });
+        expect(notCd).to.match(/^not a Certification Declaration \(CMS SignedData\): .+; commissioners will reject these devices$/);
+        const other = certificationDeclarationWarnings(pki.cd, { vendorId: 0xfff1, productId: 0x8005 });
+        expect(other).to.have.length(2);
+        expect(other[0]).to.contain("vendor_id 0xFFF2").and.contain("0xFFF1").and.contain("CertificationDeclarationInvalidVendorId");
+        expect(other[1]).to.contain("0x8005").and.contain(`[0x${PID.toString(16).toUpperCase()}]`).and.contain("CertificationDeclarationInvalidProductId");
+
+        writeFileSync(join(root, "junk-cd.der"), Buffer.from("not a CD"));
+        const warnings: string[] = [];
+        const r = await runBatch(cfg({ count: 1, certDclrn: "junk-cd.der" }), { cwd: root, onWarning: w => warnings.push(w) });
+        expect(r.count).to.equal(1);
+        expect(warnings).to.have.length(1);
+        expect(warnings[0]).to.match(/^junk-cd\.der: not a Certification Declaration/);
     });
 
     it("a bad --mcsv value (not an integer, odd hex, a missing file) stops the batch before any device, naming the --mcsv line", async () => {
