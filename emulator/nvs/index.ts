@@ -24,6 +24,7 @@ export {
 } from "./encryption.js";
 export {
     mountNvs,
+    plaintextItemStats,
     bytesSource,
     NvsStorage,
     NvsHandle,

@@ -11,6 +11,7 @@ import {
     generateFromCsv,
     generateImage,
     mountNvs,
+    plaintextItemStats,
     parseNvsCsv,
     resolveNvsRows,
     type IntTypeName,
@@ -310,9 +311,23 @@ describe("nvs round trip (generator → reader)", () => {
                 const encrypted = generateImage(items, { size: 0x40000, keys: KEYS }).image;
                 check(encrypted, want, KEYS);
                 expect(Buffer.from(decryptImage(encrypted, KEYS)).equals(Buffer.from(plain))).to.equal(true);
+                // without keys: the same written entries, none of them an item (what the gate calls a missing nvs_keys)
+                const r = generateImage(items, { size: 0x40000 });
+                const plainStats = plaintextItemStats(plain);
+                expect(plainStats.written).to.equal(r.usedEntries);
+                expect(plainStats.items).to.be.greaterThan(0);
+                expect(plaintextItemStats(encrypted)).to.deep.equal({ written: r.usedEntries, items: 0 });
             }),
             { numRuns: 20 },
         );
+    });
+
+    it("plaintextItemStats: a blank partition has nothing written; a page with a bad header CRC is not read", () => {
+        expect(plaintextItemStats(new Uint8Array(0x3000).fill(0xff))).to.deep.equal({ written: 0, items: 0 });
+        const image = generateFromCsv("key,type,encoding,value\nns,namespace,,\nk,data,u8,1\ns,data,string,hello\n", { size: 0x3000 }).image;
+        expect(plaintextItemStats(image)).to.deep.equal({ written: 4, items: 3 });
+        image[28]! ^= 1; // page 0 header CRC
+        expect(plaintextItemStats(image)).to.deep.equal({ written: 0, items: 0 });
     });
 
     it("page boundaries: every item fits inside one page and blob chunks are ≤ 4000 bytes", () => {

@@ -455,6 +455,37 @@ export class NvsHandle {
     getBlob(key: string): Uint8Array { return this.storage.getBlob(this.namespace, key); }
 }
 
+/**
+ * How a partition reads without keys: the entries its page bitmaps mark written, and how many of them start an
+ * item whose CRC holds in plaintext (following each item's span). NVS encryption leaves headers and bitmaps
+ * plaintext and encrypts every entry, so an encrypted partition has written entries and no item at all
+ * (a chance CRC match is 2^-32 per entry) — what a reader without the nvs_keys partition meets.
+ */
+export function plaintextItemStats(image: Uint8Array): { written: number; items: number } {
+    let written = 0;
+    let items = 0;
+    for (let base = 0; base + PAGE_SIZE <= image.length; base += PAGE_SIZE) {
+        const h = decodePageHeader(image.subarray(base, base + 32));
+        if (!h.crcOk || (h.state !== PageState.ACTIVE && h.state !== PageState.FULL)) continue;
+        const bitmap = image.subarray(base + BITMAP_OFFSET, base + BITMAP_OFFSET + 32);
+        for (let i = 0; i < ENTRIES_PER_PAGE; ) {
+            if (bitmapState(bitmap, i) !== EntryState.WRITTEN) {
+                i++;
+                continue;
+            }
+            written++;
+            const off = base + FIRST_ENTRY_OFFSET + i * ENTRY_SIZE;
+            const item = decodeItem(image.subarray(off, off + ENTRY_SIZE));
+            if (item.crcOk && item.span >= 1) {
+                items++;
+                written += Math.min(item.span, ENTRIES_PER_PAGE - i) - 1;
+                i += item.span;
+            } else i++;
+        }
+    }
+    return { written, items };
+}
+
 /** Mounts an NVS partition (read-only unless `readOnly: false`). */
 export function mountNvs(source: FlashSource | Uint8Array, options: MountOptions = {}): NvsStorage {
     return NvsStorage.mount(source, options);

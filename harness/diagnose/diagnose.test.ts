@@ -114,6 +114,17 @@ describe("diagnose", function () {
         });
     });
 
+    it("a bare NVS-encrypted partition without its keys → NOT_FOUND, named NVS-encrypted; other unreadable bytes are not called encrypted", async () => {
+        const r = await diagnose(encrypted.factory.bytes);
+        expect(r.input).to.equal("partition");
+        expect(r.findings[0]!.code).to.equal("ESP_ERR_NVS_NOT_FOUND");
+        expect(r.findings[0]!.cause).to.match(/NVS-encrypted \(pass --keys/);
+        // the same size of bytes with no NVS page in it (e.g. another partition dumped at this offset)
+        const junk = new Uint8Array(encrypted.factory.bytes.length).map((_, i) => (i * 151 + 7) & 0xff);
+        const j = await diagnose(junk);
+        expect(j.findings[0]!.cause ?? "").to.not.match(/NVS-encrypted/);
+    });
+
     it("CLI: a bare plaintext partition read with keys → exit 1 naming esp-matter#808; unreadable input → exit 2", async () => {
         const dir = await mkdtemp(join(tmpdir(), "mfgsim-diag-"));
         try {
