@@ -63,6 +63,10 @@ describe("onboarding: QR labels", () => {
 
     it("a non-PNG, a PNG without a QR code and random bytes are DiagnosticErrors", () => {
         expectDiag(() => decodeQrPng(Uint8Array.of(1, 2, 3)));
+        // plain words, not pngjs's "read requests waitng on finished stream"
+        expect(() => decodeQrPng(new TextEncoder().encode("garbage"))).to.throw(/^not a PNG image \(no PNG signature in its first 8 of 7 bytes\)$/);
+        const label = renderQrPng(qr, { scale: 2 });
+        expect(() => decodeQrPng(label.slice(0, 100))).to.throw(/^not a readable PNG image: truncated \(100 bytes\)$/);
         const blank = new PNG({ width: 64, height: 64 });
         blank.data.fill(0xff);
         expectDiag(() => decodeQrPng(new Uint8Array(PNG.sync.write(blank))));

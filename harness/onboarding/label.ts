@@ -119,16 +119,23 @@ export function renderQrSvg(payload: string, options: LabelOptions & { caption?:
     ].join("\n");
 }
 
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
 /**
  * Reads the QR code in a PNG image and returns its text (e.g. `MT:…`). A file that is not a PNG, or an image
  * without a readable QR code, is an OnboardingError (CHIP_ERROR_INVALID_ARGUMENT).
  */
 export function decodeQrPng(png: Uint8Array): string {
     let image: { width: number; height: number; data: Buffer };
+    if (png.length < PNG_SIGNATURE.length || PNG_SIGNATURE.some((b, i) => png[i] !== b)) {
+        throw new OnboardingError("CHIP_ERROR_INVALID_ARGUMENT", `not a PNG image (no PNG signature in its first 8 of ${png.length} bytes)`);
+    }
     try {
         image = PNG.sync.read(Buffer.from(png.buffer, png.byteOffset, png.byteLength));
     } catch (e) {
-        throw new OnboardingError("CHIP_ERROR_INVALID_ARGUMENT", `not a readable PNG image: ${(e as Error).message}`);
+        // pngjs says "There are some read requests waitng on finished stream" when the data ends early
+        const why = /read requests/.test((e as Error).message) ? `truncated (${png.length} bytes)` : (e as Error).message;
+        throw new OnboardingError("CHIP_ERROR_INVALID_ARGUMENT", `not a readable PNG image: ${why}`);
     }
     if (image.width * image.height > 40_000_000) {
         throw new OnboardingError("CHIP_ERROR_INVALID_ARGUMENT", `label image ${image.width}x${image.height} is too large`);
