@@ -69,7 +69,7 @@ function toBigInt(bytes: Uint8Array): bigint {
 }
 
 function toBytes32(v: bigint): Uint8Array {
-    return Uint8Array.from(Buffer.from(v.toString(16).padStart(64, "0"), "hex"));
+    return new Uint8Array(Buffer.from(v.toString(16).padStart(64, "0"), "hex")); // a copy, not Uint8Array.from's element-by-element iteration
 }
 
 let fixedBase: ECDH | undefined;
