@@ -3,7 +3,7 @@ import { createSocket } from "node:dgram";
 import { randomBytes } from "node:crypto";
 import { buildAppImage } from "../bootloader_support/index.js";
 import { Efuses } from "../efuse/index.js";
-import { encodeNvsKeys, randomNvsKeys } from "../nvs/index.js";
+import { decodeNvsKeys, encodeNvsKeys, randomNvsKeys } from "../nvs/index.js";
 import { bootChip } from "./bootloader.js";
 import { VirtualEsp32 } from "./chip.js";
 import { startFirmware } from "./firmware.js";
@@ -62,6 +62,29 @@ describe("esp32 firmware: startFirmware", function () {
         expect(fw.log.filter(l => /^E \(\d+\) chip\[DL\]: ESP_ERR_NVS_NOT_FOUND reading dac-cert from fctry$/.test(l))).to.have.length(1);
         expect(fw.reads.find(r => r.key === "dac-cert")).to.include({ ok: false, error: "ESP_ERR_NVS_NOT_FOUND" });
         expect(fw.reads.find(r => r.key === "dac-key")!.ok).to.equal(true);
+    });
+
+    it("CONFIG_NVS_ENCRYPTION with a blank nvs_keys: 'NVS key partition empty', fresh keys written, and an image encrypted with the factory's keys reads nothing", async () => {
+        const factoryKeys = randomNvsKeys();
+        const fctry = factoryPartition(fakeFactoryData(), { keys: factoryKeys });
+        const { chip, result } = boot(buildFlashImage({ chip: "esp32c3", partitions: ESP_MATTER_PARTITIONS_CSV, app, fctry }).image);
+        const keysPart = chip.partitionTable!.find(p => p.name === "nvs_keys")!;
+        expect(chip.flashReadRaw(keysPart.offset, 64).every(b => b === 0xff)).to.equal(true);
+        const drawn: number[] = [];
+        const fw = await startFirmware(chip, result, { startDevice: false, nvsEncryption: true, randomBytes: n => (drawn.push(n), new Uint8Array(n).fill(drawn.length)) });
+        expect(fw.log.filter(l => /^I \(\d+\) chip\[DL\]: NVS key partition empty$/.test(l))).to.have.length(1);
+        expect(drawn).to.deep.equal([32, 32]);
+        const stored = decodeNvsKeys(chip.flashRead(keysPart.offset, 4096));
+        expect([stored.eky[0], stored.tky[0]]).to.deep.equal([1, 2]); // the generated keys, persisted with their CRC
+        expect(fw.error!.code).to.equal("ESP_ERR_NVS_NOT_FOUND");
+        // the next boot (same chip, a new console) finds them: no second generation
+        const again = await startFirmware(chip, bootChip(chip), { startDevice: false, nvsEncryption: true });
+        expect(again.log.some(l => /NVS key partition empty/.test(l))).to.equal(false);
+        // the factory's own keys flashed instead: it reads
+        const withKeys = boot(buildFlashImage({ chip: "esp32c3", partitions: ESP_MATTER_PARTITIONS_CSV, app, fctry, nvsKeys: encodeNvsKeys(factoryKeys) }).image);
+        const read = await startFirmware(withKeys.chip, withKeys.result, { startDevice: false, nvsEncryption: true });
+        for (const key of ["discriminator", "verifier", "dac-cert", "dac-key"]) expect(read.reads.find(r => r.key === key)!.ok, key).to.equal(true);
+        expect(read.log.some(l => /NVS key partition empty/.test(l))).to.equal(false);
     });
 
     it("a factory partition under another label is found by CONFIG_CHIP_FACTORY_NAMESPACE_PARTITION_LABEL only", async () => {

@@ -5,6 +5,7 @@
  * the nvs_keys partition when CONFIG_NVS_ENCRYPTION, or the DAC from esp_secure_cert with
  * CONFIG_SEC_CERT_DAC_PROVIDER — validate it, and start the Matter device on loopback.
  */
+import { randomBytes } from "node:crypto";
 import { DiagnosticError, EspError } from "../esp_common/err.js";
 import { applyOtadataWrites, markAppWrites } from "../app_update/index.js";
 import { DataSubtype, type PartitionEntry, PartitionType } from "../esp_partition/index.js";
@@ -12,7 +13,7 @@ import { type FactoryDataResult, type FactoryRead, readFactoryData } from "../es
 // Static on purpose: a dynamic import() of the device module under tsx can instantiate a second copy of
 // matter.js (different behavior classes), which breaks behaviors other modules add to the same node.
 import { startDevice, validateFactoryData, type DeviceFactoryData, type DeviceOptions, type DeviceStorageBackend, type DeviceTypeName, type FirmwareInfo, type RunningDevice } from "../device/index.js";
-import type { FlashSource } from "../nvs/index.js";
+import { encodeNvsKeys, type FlashSource } from "../nvs/index.js";
 import { BootLog } from "./boot_log.js";
 import type { BootResult } from "./bootloader.js";
 import type { VirtualEsp32 } from "./chip.js";
@@ -42,6 +43,8 @@ export interface FirmwareOptions {
     networkFaults?: DeviceOptions["networkFaults"];
     /** Software version when esp_app_desc_t has none usable (CONFIG_DEVICE_SOFTWARE_VERSION_NUMBER default 0). */
     defaultSoftwareVersion?: number;
+    /** The chip's random numbers (esp_fill_random), e.g. for the NVS keys it generates; default: the OS CSPRNG. Seeded in scenarios so a run replays. */
+    randomBytes?: (n: number) => Uint8Array;
 }
 
 export interface FirmwareResult {
@@ -123,7 +126,16 @@ export async function startFirmware(chip: VirtualEsp32, boot: BootResult, option
         const error = new EspError("ESP_ERR_NOT_FOUND", "CONFIG_NVS_ENCRYPTION: no data/nvs_keys partition in the partition table", { field: "nvs_keys" });
         return done({ ok: false, firmware, reads: [], error: { code: error.code, message: error.message }, ...(factoryPartition ? { factoryPartition } : {}) });
     }
-    if (nvsEncryption && keysPart) nvsKeysPartition = chip.flashRead(keysPart.offset, Math.min(keysPart.size, 4096));
+    if (nvsEncryption && keysPart) {
+        if (isBlank(chip.flashReadRaw(keysPart.offset, 64))) {
+            // ESP32Config::Init: nvs_flash_read_security_cfg says ESP_ERR_NVS_KEYS_NOT_INITIALIZED, so the firmware runs
+            // nvs_flash_generate_keys and stores fresh keys: a factory image encrypted with other keys is unreadable
+            log.i(DL, "NVS key partition empty");
+            const random = options.randomBytes ?? (n => new Uint8Array(randomBytes(n)));
+            chip.flashWrite(keysPart.offset, encodeNvsKeys({ eky: random(32), tky: random(32) }));
+        }
+        nvsKeysPartition = chip.flashRead(keysPart.offset, Math.min(keysPart.size, 4096));
+    }
     const secureCertPart = table.find(p => p.type === ESP_SECURE_CERT_TYPE);
     const needSecureCert = options.dacProvider === "secure-cert" || options.commissionableDataProvider === "secure-cert";
     const secureCert = needSecureCert && secureCertPart ? chip.flashRead(secureCertPart.offset, secureCertPart.size) : undefined;

@@ -7,6 +7,7 @@ export default scenario("esp-matter#808: NVS encryption on the device, plaintext
     const dev = await line.device({ encrypt: false }); // one device from a seeded batch (generate)
     const boot = await dev.boot({ nvsEncryption: true }); // the firmware expects encrypted NVS
     expect(boot).toFailWith("ESP_ERR_NVS_NOT_FOUND");
+    expect(boot.log).toContain("chip[DL]: NVS key partition empty"); // first boot: the app generates nvs_keys
     expect(boot).toContain("reading discriminator from fctry"); // the first mandatory key
     expect(boot.log).toContain("ESP_ERR_NVS_NOT_FOUND reading discriminator from fctry"); // …and every other one
     expect(boot.log).not.toContain("Commissioning window open");

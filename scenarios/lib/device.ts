@@ -170,6 +170,13 @@ export class Device {
         return this;
     }
 
+    /** The keys-partition.bin is left behind: the chip's nvs_keys partition stays blank, the factory partition stays encrypted. */
+    withoutNvsKeys(): this {
+        this.nvsKeys = undefined;
+        this.line.step("change", "nvs_keys partition not flashed (blank on the chip); the factory partition stays encrypted");
+        return this;
+    }
+
     /** A new label: QR and manual code rebuilt from the given passcode / discriminator. */
     relabel(o: { passcode?: number; discriminator?: number }): this {
         const vendorId = Number(this.factory.get("vendor-id"));
@@ -265,16 +272,24 @@ export class Device {
 
     // ---- the flash, the boot, the commissioner ---------------------------------------------------------------
 
-    /** The full flash image (and eFuses) the factory would write for these boot options. */
+    /**
+     * The full flash image (and eFuses) for these boot options, as a dump taken after the first boot reads: with
+     * `nvsEncryption: true` and no nvs_keys flashed, the keys the firmware generated are in it.
+     */
     flash(o: BootOptions = {}): { image: Uint8Array; efuses: Efuses; chip: ChipName; nvsEncryption: boolean | "auto" } {
+        return this.#flash(o, true);
+    }
+
+    /** `firstBootDone`: false leaves a blank nvs_keys blank, for the firmware to generate its keys at boot. */
+    #flash(o: BootOptions, firstBootDone: boolean): { image: Uint8Array; efuses: Efuses; chip: ChipName; nvsEncryption: boolean | "auto" } {
         const chip = o.chip ?? "esp32c3";
         const partitions = o.partitions ?? ESP_MATTER_PARTITIONS_CSV;
         const app = buildAppImage({ chip, version: `${o.softwareVersion ?? 1}.0`, projectName: "light", matterSoftwareVersion: o.softwareVersion ?? 1 });
         const efuses = new Efuses(chip);
         let nvsKeys = this.nvsKeys;
         let nvsEncryption = o.nvsEncryption ?? "auto";
-        if (nvsEncryption === true && !nvsKeys) {
-            // first boot of a CONFIG_NVS_ENCRYPTION build with a blank nvs_keys: nvs_flash_generate_keys()
+        if (nvsEncryption === true && !nvsKeys && firstBootDone) {
+            // what the first boot of a CONFIG_NVS_ENCRYPTION build with a blank nvs_keys wrote: nvs_flash_generate_keys()
             nvsKeys = encodeNvsKeys({ eky: this.#bytes("gen-eky", 32), tky: this.#bytes("gen-tky", 32) });
         }
         const built = buildFlashImage({
@@ -302,7 +317,7 @@ export class Device {
     async boot(o: BootOptions = {}): Promise<BootOutcome> {
         await this.stop();
         const t0 = performance.now();
-        const { image, efuses, chip: chipName, nvsEncryption } = this.flash(o);
+        const { image, efuses, chip: chipName, nvsEncryption } = this.#flash(o, false);
         const chip = VirtualEsp32.fromImage(image, { chip: chipName, efuses });
         const boot = bootChip(chip);
         const fw = await startFirmware(chip, boot, {
@@ -310,6 +325,7 @@ export class Device {
             nvsEncryption: o.nvsEncryption === undefined ? nvsEncryption : o.nvsEncryption,
             dacProvider: o.dacProvider ?? "nvs",
             commissionableDataProvider: o.commissionableDataProvider ?? "nvs",
+            randomBytes: n => this.#bytes("chip-rng", n), // the keys a blank nvs_keys gets at boot, reproducible from the run's seed
             port: 0,
             startDevice: o.start ?? true,
             ...(o.network ? { networkFaults: Object.assign(o.network, { seed: o.network.seed ?? seedNumber(this.line.seed) }) } : {}),
