@@ -21,6 +21,7 @@ import {
     type PeerAddress,
 } from "@matter/main/protocol";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
+import { describeVerdict } from "../pki/results.js";
 import type { AttestationHook, CommissionStepName } from "./types.js";
 
 /** matter.js findings that only say "I could not check this without a DCL" (or are informational). */
@@ -199,8 +200,8 @@ export function strictFlowClass(options: StrictFlowOptions): typeof ControllerCo
             }
             state.attestationResult = outcome.result;
             if (outcome.result !== "Success") {
-                state.fail(outcome.result, `${outcome.result} (${outcome.code}): ${outcome.detail}`);
-                throw new CommissioningError(`Device attestation failed: ${outcome.result} (${outcome.code}): ${outcome.detail}`);
+                state.fail(outcome.result, describeVerdict(outcome));
+                throw new CommissioningError(`Device attestation failed: ${describeVerdict(outcome)}`);
             }
             return { code: STEP_SUCCESS as never, breadcrumb: this.lastBreadcrumb };
         }

@@ -38,6 +38,11 @@ describe("CLI: attest verify / cert inspect / cd inspect", function () {
         const r = await runCli([...base(), "--dac-key", join(dir, "dac-key.bin"), "--json"]);
         expect(r.code).to.equal(1);
         expect(JSON.parse(r.stdout)).to.include({ result: "CertificationDeclarationNoCertificateFound", code: 601 });
+        // the console says the name and code once, then the reason
+        const text = await runCli([...base(), "--dac-key", join(dir, "dac-key.bin")]);
+        expect(text.code).to.equal(1);
+        expect(text.stdout).to.match(/^CertificationDeclarationNoCertificateFound \(601\): CD is signed by a test key/);
+        expect(text.stdout.match(/CertificationDeclarationNoCertificateFound/g)).to.have.length(1);
     });
 
     it("exit 1 for a Basic Information PID not in the CD", async () => {

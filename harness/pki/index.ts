@@ -1,5 +1,5 @@
 /** harness/pki: Matter attestation PKI — issuing, Certification Declarations, and the strict verifier. */
-export { ATTESTATION_RESULTS, type AttestationResultName, type AttestationVerdict, resultName } from "./results.js";
+export { ATTESTATION_RESULTS, type AttestationResultName, type AttestationVerdict, describeVerdict, resultName } from "./results.js";
 export { type P256Key, SeededRng, generateKey, keyFromScalar, loadPrivateKey, pem, pemBlocks, pkcs8Der, sec1Der, signRaw, spkiFromPoint } from "./keys.js";
 export { type CertKind, type IssueOptions, type IssuedCertificate, NO_EXPIRY, issueCertificate, issueDac, issuePaa, issuePai, keyIdentifier } from "./issue.js";
 export { type Certificate, OID, akidOf, formatName, parseCertificate, skidOf } from "./x509.js";

@@ -57,6 +57,12 @@ export function verdict(result: AttestationResultName, detail: string): Attestat
     return { result, code: ATTESTATION_RESULTS[result], detail: result === "Success" ? detail : `${result}: ${detail}` };
 }
 
+/** "Name (code): reason" for a console or a check detail (the verdict's own detail already starts with the name). */
+export function describeVerdict(v: { result: string; code: number; detail: string }): string {
+    const reason = v.detail.startsWith(`${v.result}: `) ? v.detail.slice(v.result.length + 2) : v.detail;
+    return `${v.result} (${v.code}): ${reason}`;
+}
+
 export function resultName(code: number): AttestationResultName | undefined {
     return (Object.keys(ATTESTATION_RESULTS) as AttestationResultName[]).find(k => ATTESTATION_RESULTS[k] === code);
 }

@@ -46,6 +46,7 @@ Example:
             const { loadTrustStore, certificatesInFile } = await import("../../pki/trust-dir.js");
             const { createAttestationResponse } = await import("../../pki/attestation.js");
             const { extractVidPid, verifyAttestation } = await import("../../pki/verify.js");
+            const { describeVerdict } = await import("../../pki/results.js");
             const { parseCertificate } = await import("../../pki/x509.js");
             const { randomBytes } = await import("node:crypto");
 
@@ -105,7 +106,7 @@ Example:
                 cd: r.cd ? { vendorId: r.cd.vendorId, productIds: r.cd.productIds, certificateId: r.cd.certificateId, certificationType: r.cd.certificationType, signer: r.cd.signer, signerKind: r.cd.signerKind } : undefined,
                 skippedTrustFiles: trust.skipped?.length ? trust.skipped : undefined,
             };
-            const text = `${r.result} (${r.code}): ${r.detail}${opts.dacKey ? "" : "\n(note: attestation signature not checked; pass --dac-key to run it)"}`;
+            const text = `${describeVerdict(r)}${opts.dacKey ? "" : "\n(note: attestation signature not checked; pass --dac-key to run it)"}`;
             return { json, text, exitCode: r.result === "Success" ? 0 : 1 };
         }));
 }
