@@ -63,6 +63,13 @@ describe("mfgsim generate (CLI)", function () {
         expect(existsSync(out)).to.equal(false);
     });
 
+    it("--seed \"\" (an unset variable) → exit 2 naming --seed, nothing written", async () => {
+        const out = join(dir, "empty-seed");
+        const r = await runCli(["generate", ...common, "--seed", "", "--outdir", out], { cwd: REPO_ROOT });
+        expectUsageError(r, /--seed.*must not be empty/);
+        expect(existsSync(out)).to.equal(false);
+    });
+
     it("--paa with --pai → exit 2", async () => {
         const out = join(dir, "both");
         const r = await runCli(["generate", ...common, "--paa", "--pai", "-c", paiPem, "-k", paiKey, "--outdir", out], { cwd: REPO_ROOT });

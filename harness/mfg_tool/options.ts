@@ -178,6 +178,8 @@ export function validateConfig(c: MfgConfig): void {
     intRange(c.size, 0x3000, 0x10000000, "--size");
     if (c.size % 4096 !== 0) throw usage(`--size must be a multiple of 4096 (0x1000), got 0x${c.size.toString(16)}`, "--size");
     if (c.count < 1) throw usage(`--count must be at least 1, got ${c.count}`, "--count");
+    // an empty seed is almost always an unset variable (--seed "$SEED"): refuse it rather than make an "" batch
+    if (c.seed !== undefined && c.seed.trim() === "") throw usage("--seed must not be empty (an unset variable?)", "--seed");
     if (c.passcode !== undefined && !isValidPasscode(c.passcode)) {
         throw usage(`invalid passcode ${c.passcode}: must be 1..99999998 and not one of the trivial passcodes (Matter spec 5.1.7.1)`, "--passcode");
     }
