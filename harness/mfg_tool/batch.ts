@@ -205,8 +205,9 @@ export async function runBatch(config: MfgConfig, options: BatchOptions): Promis
         : Math.floor(Date.now() / 1000) * 1000;
     const notAfterMs = Math.min(NO_EXPIRY_MS, notBeforeMs + c.lifetimeDays * 86_400_000);
 
-    // memory: every device's journal record and CSV lines stay until the batch files are written at the end
-    const sliceSize = shardIndices(c.count, c.shard).length;
+    // which devices; memory: every device's journal record and CSV lines stay until the batch files are written
+    const slice = shardIndices(c.count, c.shard);
+    const sliceSize = slice.length;
     const heapLimit = getHeapStatistics().heap_size_limit;
     if (sliceSize * BYTES_PER_DEVICE_IN_MEMORY > 0.75 * heapLimit) {
         const gb = (b: number): string => (b / 2 ** 30).toFixed(1);
@@ -295,8 +296,7 @@ export async function runBatch(config: MfgConfig, options: BatchOptions): Promis
         journal,
     };
 
-    // which devices
-    const slice = shardIndices(c.count, c.shard);
+    // the slice's devices already complete (--resume)
     const done = new Map<number, DeviceJournal>();
     if (c.resume) {
         removeDeviceTempDirs(top);
