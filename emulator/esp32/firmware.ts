@@ -119,15 +119,17 @@ export async function startFirmware(chip: VirtualEsp32, boot: BootResult, option
 
     let nvsKeysPartition: Uint8Array | undefined;
     const keysPart = table.find(p => p.type === PartitionType.DATA && p.subtype === DataSubtype.NVS_KEYS);
+    // nvs_keys never written (all 0xFF, also on a flash-encrypted chip: erased flash is not decrypted)
+    const keysBlank = keysPart !== undefined && isBlank(chip.flashReadRaw(keysPart.offset, 64));
     let nvsEncryption = options.nvsEncryption ?? "auto";
-    if (nvsEncryption === "auto") nvsEncryption = keysPart !== undefined && !isBlank(chip.flashReadRaw(keysPart.offset, 64));
+    if (nvsEncryption === "auto") nvsEncryption = keysPart !== undefined && !keysBlank;
     if (nvsEncryption && !keysPart) {
         log.e("nvs", "nvs_flash_read_security_cfg: no nvs_keys partition (ESP_ERR_NOT_FOUND)");
         const error = new EspError("ESP_ERR_NOT_FOUND", "CONFIG_NVS_ENCRYPTION: no data/nvs_keys partition in the partition table", { field: "nvs_keys" });
         return done({ ok: false, firmware, reads: [], error: { code: error.code, message: error.message }, ...(factoryPartition ? { factoryPartition } : {}) });
     }
     if (nvsEncryption && keysPart) {
-        if (isBlank(chip.flashReadRaw(keysPart.offset, 64))) {
+        if (keysBlank) {
             // ESP32Config::Init: nvs_flash_read_security_cfg says ESP_ERR_NVS_KEYS_NOT_INITIALIZED, so the firmware runs
             // nvs_flash_generate_keys and stores fresh keys: a factory image encrypted with other keys is unreadable
             log.i(DL, "NVS key partition empty");

@@ -25,6 +25,7 @@ export {
 export {
     mountNvs,
     plaintextItemStats,
+    looksNvsEncrypted,
     bytesSource,
     NvsStorage,
     NvsHandle,

@@ -12,6 +12,7 @@ import {
     generateImage,
     mountNvs,
     plaintextItemStats,
+    looksNvsEncrypted,
     parseNvsCsv,
     resolveNvsRows,
     type IntTypeName,
@@ -317,6 +318,7 @@ describe("nvs round trip (generator → reader)", () => {
                 expect(plainStats.written).to.equal(r.usedEntries);
                 expect(plainStats.items).to.be.greaterThan(0);
                 expect(plaintextItemStats(encrypted)).to.deep.equal({ written: r.usedEntries, items: 0 });
+                expect([looksNvsEncrypted(plainStats), looksNvsEncrypted(plaintextItemStats(encrypted))]).to.deep.equal([false, true]);
             }),
             { numRuns: 20 },
         );
@@ -324,6 +326,7 @@ describe("nvs round trip (generator → reader)", () => {
 
     it("plaintextItemStats: a blank partition has nothing written; a page with a bad header CRC is not read", () => {
         expect(plaintextItemStats(new Uint8Array(0x3000).fill(0xff))).to.deep.equal({ written: 0, items: 0 });
+        expect(looksNvsEncrypted({ written: 0, items: 0 })).to.equal(false); // blank is not encrypted
         const image = generateFromCsv("key,type,encoding,value\nns,namespace,,\nk,data,u8,1\ns,data,string,hello\n", { size: 0x3000 }).image;
         expect(plaintextItemStats(image)).to.deep.equal({ written: 4, items: 3 });
         image[28]! ^= 1; // page 0 header CRC

@@ -456,10 +456,8 @@ export class NvsHandle {
 }
 
 /**
- * How a partition reads without keys: the entries its page bitmaps mark written, and how many of them start an
- * item whose CRC holds in plaintext (following each item's span). NVS encryption leaves headers and bitmaps
- * plaintext and encrypts every entry, so an encrypted partition has written entries and no item at all
- * (a chance CRC match is 2^-32 per entry) — what a reader without the nvs_keys partition meets.
+ * How a partition reads without keys: the entries its page bitmaps mark written (a readable item's data entries
+ * counted with it), and how many items have a CRC that holds in plaintext. See looksNvsEncrypted.
  */
 export function plaintextItemStats(image: Uint8Array): { written: number; items: number } {
     let written = 0;
@@ -484,6 +482,14 @@ export function plaintextItemStats(image: Uint8Array): { written: number; items:
         }
     }
     return { written, items };
+}
+
+/**
+ * Written entries and not one plaintext item: NVS encryption leaves headers and bitmaps plaintext and encrypts every
+ * entry, so that is an encrypted partition read without its nvs_keys (a chance CRC match is 2^-32 per entry).
+ */
+export function looksNvsEncrypted(stats: { written: number; items: number }): boolean {
+    return stats.written > 0 && stats.items === 0;
 }
 
 /** Mounts an NVS partition (read-only unless `readOnly: false`). */

@@ -11,7 +11,7 @@ import { Efuses } from "../../emulator/efuse/index.js";
 import { bootChip, ESP_SECURE_CERT_TYPE, startFirmware, VirtualEsp32, type BootDecision } from "../../emulator/esp32/index.js";
 import { findForbiddenKeys, readFactoryData, type FactoryRead } from "../../emulator/esp_matter/factory_data_provider.js";
 import { DataSubtype, PartitionType, subtypeName } from "../../emulator/esp_partition/index.js";
-import { decodeNvsKeys, mountNvs, plaintextItemStats, type NvsEntryView, type NvsKeys } from "../../emulator/nvs/index.js";
+import { decodeNvsKeys, looksNvsEncrypted, mountNvs, plaintextItemStats, type NvsEntryView, type NvsKeys } from "../../emulator/nvs/index.js";
 import type { DeviceFactoryData } from "../../emulator/device/index.js";
 import { crc32le } from "../../emulator/esp_rom/crc.js";
 import { espCrc32 } from "../../emulator/esp_rom/crc.js";
@@ -107,12 +107,6 @@ function chipFactoryReadable(bytes: Uint8Array, keys?: NvsKeys): boolean {
     } catch {
         return false;
     }
-}
-
-/** Written entries and not one plaintext item: what NVS encryption looks like without its keys (plaintextItemStats). */
-function looksNvsEncrypted(bytes: Uint8Array): boolean {
-    const s = plaintextItemStats(bytes);
-    return s.written > 0 && s.items === 0;
 }
 
 function burnFlashKey(efuses: Efuses, key: Uint8Array): void {
@@ -225,7 +219,7 @@ export async function diagnose(image: Uint8Array, o: DiagnoseOptions = {}): Prom
             if (r.error.code === "ESP_ERR_NVS_NOT_FOUND" && keysBytes && chipFactoryReadable(image)) {
                 cause = "the partition is plaintext but was read with nvs_keys (NVS encryption on the device)";
                 issues = ["esp-matter#808"];
-            } else if (r.error.code === "ESP_ERR_NVS_NOT_FOUND" && !keysBytes && looksNvsEncrypted(image)) {
+            } else if (r.error.code === "ESP_ERR_NVS_NOT_FOUND" && !keysBytes && looksNvsEncrypted(plaintextItemStats(image))) {
                 cause = "the partition's entries do not read in plaintext: it is NVS-encrypted (pass --keys <keys-partition.bin>)";
             }
             find(r.error.code, "factory-data", r.error.message, cause, issues);

@@ -13,7 +13,7 @@ import { buildAppImage } from "../../emulator/bootloader_support/index.js";
 import type { ChipName } from "../../emulator/efuse/index.js";
 import { bootChip, buildFlashImage, ESP_MATTER_PARTITIONS_CSV, startFirmware, VirtualEsp32 } from "../../emulator/esp32/index.js";
 import { findForbiddenKeys, readFactoryData } from "../../emulator/esp_matter/factory_data_provider.js";
-import { decodeNvsKeys, mountNvs, plaintextItemStats, type NvsKeys } from "../../emulator/nvs/index.js";
+import { decodeNvsKeys, looksNvsEncrypted, mountNvs, plaintextItemStats, type NvsKeys } from "../../emulator/nvs/index.js";
 import type { Commissioner } from "../commissioner/index.js";
 import type { AttestationHook, BasicInformationSnapshot, CommissionResult } from "../commissioner/types.js";
 import { parseOnboardingCode } from "../onboarding/index.js";
@@ -155,7 +155,7 @@ export async function gateDevice(files: DeviceFiles, options: GateDeviceOptions)
         if (!keys) {
             // an -e batch copied without its keys-partition.bin: said as such, not as a missing chip-factory
             const s = plaintextItemStats(partition);
-            if (s.written > 0 && s.items === 0) {
+            if (looksNvsEncrypted(s)) {
                 throw new DiagnosticError(
                     "ESP_ERR_NVS_KEYS_NOT_INITIALIZED",
                     `none of the ${s.written} written entries reads as plaintext: the partition is NVS-encrypted (generate -e) and the device has no keys-partition.bin; ` +
