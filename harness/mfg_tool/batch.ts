@@ -17,6 +17,7 @@ import { join, resolve } from "node:path";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { fsReason, writeFileAtomicSync } from "../cli/io.js";
 import { parseCertificationDeclaration } from "../pki/cd.js";
+import { hex16 } from "../pki/der.js";
 import { issuePai } from "../pki/issue.js";
 import { type P256Key, SeededRng, generateKey, keyFromScalar, pem, pkcs8Der } from "../pki/keys.js";
 import { csvRow } from "./csvfmt.js";
@@ -501,13 +502,12 @@ export function certificationDeclarationWarnings(cd: Uint8Array, c: Pick<MfgConf
     } catch (e) {
         return [`not a Certification Declaration (CMS SignedData): ${(e as Error).message}; commissioners will reject these devices`];
     }
-    const x4 = (v: number): string => `0x${v.toString(16).toUpperCase().padStart(4, "0")}`;
     const out: string[] = [];
     if (content.vendorId !== c.vendorId) {
-        out.push(`the CD's vendor_id ${x4(content.vendorId)} is not the batch's vendor id ${x4(c.vendorId)}: commissioners reject these devices (CertificationDeclarationInvalidVendorId)`);
+        out.push(`the CD's vendor_id ${hex16(content.vendorId)} is not the batch's vendor id ${hex16(c.vendorId)}: commissioners reject these devices (CertificationDeclarationInvalidVendorId)`);
     }
     if (!content.productIds.includes(c.productId)) {
-        out.push(`the batch's product id ${x4(c.productId)} is not in the CD's product_id_array [${content.productIds.map(x4).join(", ")}]: commissioners reject these devices (CertificationDeclarationInvalidProductId)`);
+        out.push(`the batch's product id ${hex16(c.productId)} is not in the CD's product_id_array [${content.productIds.map(hex16).join(", ")}]: commissioners reject these devices (CertificationDeclarationInvalidProductId)`);
     }
     return out;
 }

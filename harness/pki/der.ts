@@ -316,6 +316,11 @@ export function hex(b: Uint8Array, sep = ""): string {
     return Array.from(b, x => x.toString(16).padStart(2, "0").toUpperCase()).join(sep);
 }
 
+/** A 16-bit id (vendor, product) the way Matter tools print it: 0xFFF2. */
+export function hex16(n: number): string {
+    return `0x${n.toString(16).toUpperCase().padStart(4, "0")}`;
+}
+
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
     if (a.length !== b.length) return false;
     for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

@@ -9,7 +9,7 @@
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { deconstructAttestationElements } from "./attestation.js";
 import { decodeCertificationElements, extractCdSignerKeyId, verifyCms, type DecodedCertificationElements } from "./cd.js";
-import { concat, equalBytes, hex } from "./der.js";
+import { concat, equalBytes, hex, hex16 } from "./der.js";
 import { publicKeyObject, verifySignature } from "./keys.js";
 import { type AttestationVerdict, verdict } from "./results.js";
 import { type CdSignerEntry, type TrustStore, findCdSigner, findPaa } from "./trust.js";
@@ -68,7 +68,7 @@ class Stop extends Error {
     }
 }
 
-const x4 = (n: number | undefined): string => (n === undefined ? "absent" : `0x${n.toString(16).toUpperCase().padStart(4, "0")}`);
+const x4 = (n: number | undefined): string => (n === undefined ? "absent" : hex16(n));
 
 // ------------------------------------------------------------------ certificate profile
 

@@ -15,7 +15,7 @@ export function register(program: Command): void {
             const { parseCertificationDeclaration } = await import("../../pki/cd.js");
             const { pemBlocks } = await import("../../pki/keys.js");
             const { BUILTIN_CD_SIGNERS } = await import("../../pki/trust.js");
-            const { hex, equalBytes } = await import("../../pki/der.js");
+            const { hex, hex16: x4, equalBytes } = await import("../../pki/der.js");
             const { OID } = await import("../../pki/x509.js");
             let data: Uint8Array = await readInput(file, "CD");
             const text0 = Buffer.from(data).toString("latin1");
@@ -33,7 +33,6 @@ export function register(program: Command): void {
             }
             const { cms, content: c } = parsed;
             const known = BUILTIN_CD_SIGNERS.find(s => equalBytes(s.skid, cms.signerKeyId));
-            const x4 = (n: number) => `0x${n.toString(16).toUpperCase().padStart(4, "0")}`;
             const algName = (o: string) => (o === OID.sha256 ? "sha256" : o === OID.ecdsaWithSHA256 ? "ecdsa-with-SHA256" : o);
             const json = {
                 file,
