@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { action } from "../action.js";
 import { intIn } from "../args.js";
-import { readInput } from "../io.js";
+import { inFile, readInput } from "../io.js";
 
 interface VerifyOpts {
     json?: boolean;
@@ -83,13 +83,8 @@ Example:
             const productId = opts.pid ?? dacIds.pid ?? 0;
             let elements;
             if (opts.dacKey) {
-                let key;
-                try {
-                    key = loadPrivateKey(await readInput(opts.dacKey, "DAC key"), "DAC key");
-                } catch (e) {
-                    if (e instanceof DiagnosticError) throw e.withContext({ file: opts.dacKey });
-                    throw e;
-                }
+                const raw = await readInput(opts.dacKey, "DAC key");
+                const key = inFile(opts.dacKey, () => loadPrivateKey(raw, "DAC key"));
                 elements = createAttestationResponse({ certificationDeclaration: cd, dacKey: key });
             } else {
                 const { buildAttestationElements } = await import("../../pki/attestation.js");

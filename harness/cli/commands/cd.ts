@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { action, table } from "../action.js";
-import { readInput } from "../io.js";
+import { inFile, readInput } from "../io.js";
 
 /** `mfgsim cd`: decode Certification Declarations (CMS SignedData around the CD TLV). */
 export function register(program: Command): void {
@@ -24,14 +24,7 @@ export function register(program: Command): void {
                 if (!b) throw new DiagnosticError("CHIP_ERROR_INVALID_ARGUMENT", "no PEM block", { file });
                 data = b.der;
             }
-            let parsed;
-            try {
-                parsed = parseCertificationDeclaration(data);
-            } catch (e) {
-                if (e instanceof DiagnosticError) throw e.withContext({ file });
-                throw e;
-            }
-            const { cms, content: c } = parsed;
+            const { cms, content: c } = inFile(file, () => parseCertificationDeclaration(data));
             const known = BUILTIN_CD_SIGNERS.find(s => equalBytes(s.skid, cms.signerKeyId));
             const algName = (o: string) => (o === OID.sha256 ? "sha256" : o === OID.ecdsaWithSHA256 ? "ecdsa-with-SHA256" : o);
             const json = {

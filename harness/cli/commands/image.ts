@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { action, table } from "../action.js";
 import { parseNumber, parseSize } from "../args.js";
-import { readInput, writeFileAtomic } from "../io.js";
+import { inFile, readInput, writeFileAtomic } from "../io.js";
 
 const CHIPS = ["esp32", "esp32s2", "esp32c3", "esp32s3", "esp32c2", "esp32c6", "esp32h2"];
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -63,7 +63,7 @@ export function register(program: Command): void {
         .action(action("image info", async (file: string, _opts: { json?: boolean }) => {
             const { imageInfo } = await import("../../../emulator/bootloader_support/index.js");
             const bytes = await readInput(file, "app image");
-            const info = withFile(() => imageInfo(bytes), file);
+            const info = inFile(file, () => imageInfo(bytes));
             const rows: Array<[string, string | number | boolean | null]> = [
                 ["chip id", `${info.chipId}${info.chip ? ` (${info.chip})` : ""}`],
                 ["entry", info.entryAddr],
@@ -93,7 +93,7 @@ export function register(program: Command): void {
             const keys: Array<ReturnType<typeof loadSigningKey>> = [];
             for (const k of opts.keyfile) keys.push(loadSigningKey(await readInput(k, "key file"), k));
             const bytes = await readInput(file, "app image");
-            const signed = withFile(() => signImage(bytes, keys, { appendSignatures: !!opts.appendSignatures }), file);
+            const signed = inFile(file, () => signImage(bytes, keys, { appendSignatures: !!opts.appendSignatures }));
             await writeFileAtomic(opts.output, signed);
             const digests = keys.map(k => Buffer.from(keyDigest(k.kind === "rsa" ? { kind: "rsa", n: k.n, e: k.e } : { kind: "ecdsa", curve: k.curve, x: k.x, y: k.y })).toString("hex"));
             return {
@@ -115,7 +115,7 @@ export function register(program: Command): void {
             const revoked: Uint8Array[] = [];
             for (const f of opts.revokedDigest ?? []) revoked.push(await readDigest(f));
             const bytes = await readInput(file, "app image");
-            const r = withFile(() => verifySignedImage(bytes, { digests, revokedDigests: revoked }), file);
+            const r = inFile(file, () => verifySignedImage(bytes, { digests, revokedDigests: revoked }));
             return {
                 json: { valid: r.valid, block: r.block, reason: r.reason, blocks: r.blocks },
                 text: (r.valid ? "valid: " : "NOT valid: ") + r.reason,
@@ -124,16 +124,6 @@ export function register(program: Command): void {
         }));
 }
 
-/** Adds the file name to a DiagnosticError thrown by a pure codec. */
-function withFile<T>(f: () => T, file: string): T {
-    try {
-        return f();
-    } catch (e) {
-        const d = e as { withContext?: (c: { file: string }) => unknown };
-        if (typeof d?.withContext === "function") throw d.withContext({ file });
-        throw e;
-    }
-}
 
 async function readDigest(file: string): Promise<Uint8Array> {
     const { DiagnosticError } = await import("../../../emulator/esp_common/err.js");
@@ -142,7 +132,7 @@ async function readDigest(file: string): Promise<Uint8Array> {
     const text = raw.toString("utf8").trim();
     if (text.startsWith("-----BEGIN")) {
         const { keyDigest, publicKeyInfo } = await import("../../../emulator/bootloader_support/index.js");
-        return withFile(() => keyDigest(publicKeyInfo(text, file)), file);
+        return inFile(file, () => keyDigest(publicKeyInfo(text, file)));
     }
     if (/^([0-9a-f]{64}|[0-9a-f]{32})$/i.test(text)) return new Uint8Array(Buffer.from(text, "hex"));
     throw new DiagnosticError("ESP_ERR_INVALID_ARG", `a key digest is 32 bytes (16 on ESP32-C2), hex text or a PEM key; this file has ${raw.length} bytes`, { file });

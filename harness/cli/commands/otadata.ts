@@ -1,8 +1,7 @@
 import type { Command } from "commander";
-import { DiagnosticError } from "../../../emulator/esp_common/err.js";
 import { action, table } from "../action.js";
 import { intIn } from "../args.js";
-import { readInput } from "../io.js";
+import { inFile, readInput } from "../io.js";
 
 /** `mfgsim otadata`: what the bootloader reads from and writes to the otadata partition. */
 export function register(program: Command): void {
@@ -21,19 +20,15 @@ export function register(program: Command): void {
             action("otadata inspect", async (file: string, opts: { json?: boolean; otaSlots: number; rollback?: boolean; antiRollback?: boolean; factory?: boolean }) => {
                 const ota = await import("../../../emulator/app_update/index.js");
                 const bytes = await readInput(file, "otadata");
-                let sel;
-                let decoded;
-                try {
-                    decoded = ota.decodeOtadata(bytes);
-                    sel = ota.selectBootPartition(bytes, {
+                const decoded = inFile(file, () => ota.decodeOtadata(bytes));
+                const sel = inFile(file, () =>
+                    ota.selectBootPartition(bytes, {
                         otaSlots: opts.otaSlots,
                         hasFactory: opts.factory ?? false,
                         rollback: opts.rollback ?? false,
                         antiRollback: opts.antiRollback ?? false,
-                    });
-                } catch (e) {
-                    throw e instanceof DiagnosticError ? e.withContext({ file }) : e;
-                }
+                    }),
+                );
                 const candidates = ota.bootCandidates(sel.bootIndex, { otaSlots: opts.otaSlots, hasFactory: opts.factory ?? false });
                 const loaded = candidates[0];
                 const writes = [...sel.writes, ...(loaded !== undefined ? ota.writesAfterLoad(sel, loaded) : [])];

@@ -1,8 +1,7 @@
 import type { Command } from "commander";
-import { DiagnosticError } from "../../../emulator/esp_common/err.js";
 import { action } from "../action.js";
 import { parseNumber, parseSize } from "../args.js";
-import { readInput, writeFileAtomic } from "../io.js";
+import { inFile, readInput, writeFileAtomic } from "../io.js";
 
 /** `mfgsim parttable`: gen_esp32part.py — CSV → binary or binary → CSV, decided by the input's first bytes. */
 export function register(program: Command): void {
@@ -20,29 +19,21 @@ export function register(program: Command): void {
             action("parttable", async (input: string, output: string, opts: { json?: boolean; offset: number; flashSize?: number; verify: boolean }) => {
                 const pt = await import("../../../emulator/esp_partition/index.js");
                 const data = await readInput(input, "partition table");
-                let entries;
-                let outBytes: Uint8Array | string;
-                let direction: "csv-to-bin" | "bin-to-csv";
-                try {
+                const { entries, outBytes, direction } = inFile(input, () => {
                     if (pt.looksLikePartitionBinary(data)) {
-                        direction = "bin-to-csv";
-                        entries = pt.decodePartitionTable(data, { requireMd5: false, ...(opts.flashSize !== undefined ? { chipSize: opts.flashSize } : {}) }).entries;
+                        const entries = pt.decodePartitionTable(data, { requireMd5: false, ...(opts.flashSize !== undefined ? { chipSize: opts.flashSize } : {}) }).entries;
                         if (opts.verify) pt.verifyPartitionTable(entries, { offset: opts.offset });
                         if (opts.flashSize !== undefined) pt.verifySizeFits(entries, opts.flashSize);
-                        outBytes = pt.partitionTableToCsv(entries);
-                    } else {
-                        direction = "csv-to-bin";
-                        entries = pt.parsePartitionCsv(data.toString("utf8"), {
-                            offset: opts.offset,
-                            verify: opts.verify,
-                            ...(opts.flashSize !== undefined ? { flashSize: opts.flashSize } : {}),
-                            vars: Object.fromEntries(Object.entries(process.env).filter((kv): kv is [string, string] => kv[1] !== undefined)),
-                        });
-                        outBytes = pt.encodePartitionTable(entries);
+                        return { entries, outBytes: pt.partitionTableToCsv(entries) as Uint8Array | string, direction: "bin-to-csv" as const };
                     }
-                } catch (e) {
-                    throw e instanceof DiagnosticError ? e.withContext({ file: input }) : e;
-                }
+                    const entries = pt.parsePartitionCsv(data.toString("utf8"), {
+                        offset: opts.offset,
+                        verify: opts.verify,
+                        ...(opts.flashSize !== undefined ? { flashSize: opts.flashSize } : {}),
+                        vars: Object.fromEntries(Object.entries(process.env).filter((kv): kv is [string, string] => kv[1] !== undefined)),
+                    });
+                    return { entries, outBytes: pt.encodePartitionTable(entries) as Uint8Array | string, direction: "csv-to-bin" as const };
+                });
                 await writeFileAtomic(output, outBytes);
                 const list = entries.map(pt.entryJson);
                 const text = [

@@ -93,14 +93,10 @@ export function register(program: Command): void {
                 const { parseOnboardingCode, discoveryCapabilityNames, OnboardingError } = await import("../../onboarding/index.js");
                 let text = code.join(" ");
                 if (opts.png !== undefined) {
-                    const { readInput } = await import("../io.js");
+                    const { inFile, readInput } = await import("../io.js");
                     const { decodeQrPng } = await import("../../onboarding/label.js");
                     const bytes = await readInput(opts.png, "label image");
-                    try {
-                        text = decodeQrPng(bytes);
-                    } catch (e) {
-                        throw e instanceof OnboardingError ? e.withContext({ file: opts.png }) : e;
-                    }
+                    text = inFile(opts.png, () => decodeQrPng(bytes));
                 } else if (text.trim() === "") {
                     throw new OnboardingError("CHIP_ERROR_INVALID_ARGUMENT", "give a QR code payload (MT:…) or a manual code, or --png <file>");
                 }
