@@ -3,6 +3,7 @@ import { type KeyObject, createPrivateKey } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
+import { fsReason } from "../cli/io.js";
 import { resolveNvsRows } from "../../emulator/nvs/index.js";
 import { type P256Key, keyFromScalar, loadPrivateKey, pemBlocks } from "../pki/keys.js";
 import { type Certificate, parseCertificate } from "../pki/x509.js";
@@ -14,9 +15,8 @@ export function readBytes(cwd: string, path: string, flag: string): Uint8Array {
     try {
         return new Uint8Array(readFileSync(abs));
     } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code ?? "EIO";
-        const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "EACCES" ? "permission denied" : code;
-        throw new DiagnosticError(code, `cannot read ${flag} file: ${why}`, { file: path, field: flag });
+        const err = e as NodeJS.ErrnoException;
+        throw new DiagnosticError(err.code ?? "EIO", `cannot read ${flag} file: ${fsReason(err)}`, { file: path, field: flag });
     }
 }
 
