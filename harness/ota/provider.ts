@@ -417,11 +417,7 @@ export class OtaProvider {
      * once the requestor is Idle. Returns how many reads were waiting.
      */
     failStalledTransfers(): number {
-        const { stallAfterBytes, abortAfterBytes, abortCount, ...rest } = this.#ctx.faults;
-        void stallAfterBytes;
-        void abortAfterBytes;
-        void abortCount;
-        this.#ctx.faults = { ...rest, abortAfterBytes: 0, abortCount: 3 };
+        this.#ctx.faults = { ...this.#ctx.faults, stallAfterBytes: undefined, abortAfterBytes: 0, abortCount: 3 };
         return this.releaseStalls();
     }
 
