@@ -449,6 +449,10 @@ describe("nvs reader fuzz", () => {
     const encrypted = generateImage([{ kind: "namespace", name: "ns" }, str("s", "secret")], { size: 0x3000, keys: KEYS }).image;
 
     function readAll(img: Uint8Array, keys?: NvsKeys): void {
+        // the keyless scan the gate and diagnose use: any bytes, never a throw; every item is a written entry
+        const stats = plaintextItemStats(img);
+        expect(Number.isInteger(stats.written) && Number.isInteger(stats.items) && stats.items >= 0 && stats.items <= stats.written, JSON.stringify(stats)).to.equal(true);
+        expect(stats.written).to.be.at.most((img.length >> 12) * 126);
         try {
             const nvs = mountNvs(img, { keys });
             nvs.pages();
