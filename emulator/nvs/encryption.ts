@@ -129,21 +129,17 @@ export function encryptImage(image: Uint8Array, keys: NvsKeys): Uint8Array {
 
 /** encryptImage over the caller's own buffer (the generator encrypts the image it has just built). */
 export function encryptImageInPlace(image: Uint8Array, keys: NvsKeys): Uint8Array {
-    checkKeyLengths(keys);
-    let sameHalves = true;
-    for (let i = 0; i < 32 && sameHalves; i++) sameHalves = keys.eky[i] === keys.tky[i];
-    if (sameHalves) {
-        // as OpenSSL's XTS (and so encryptEntry) does
-        throw new EspError("ESP_ERR_NVS_XTS_ENCR_FAILED", "AES-XTS failed: the two key halves are equal");
-    }
-    // the XORs below run on 32-bit words: an unaligned view is worked on in an aligned copy
-    const out = image.byteOffset % 4 === 0 ? image : image.slice();
-    const offsets = new Int32Array(Math.floor(out.length / PAGE_SIZE) * ENTRIES_PER_PAGE);
+    return encryptEntriesInPlace(image, writtenEntryOffsets(image), keys);
+}
+
+/** Offsets of the entries encryptImage encrypts: every entry whose bitmap state is not EMPTY (11), in image order. */
+export function writtenEntryOffsets(image: Uint8Array): Int32Array {
+    const offsets = new Int32Array(Math.floor(image.length / PAGE_SIZE) * ENTRIES_PER_PAGE);
     let n = 0;
-    for (let p = 0; p + PAGE_SIZE <= out.length; p += PAGE_SIZE) {
+    for (let p = 0; p + PAGE_SIZE <= image.length; p += PAGE_SIZE) {
         const bitmap = p + BITMAP_OFFSET;
         for (let i = 0; i < ENTRIES_PER_PAGE; i++) {
-            const byte = out[bitmap + (i >> 2)]!;
+            const byte = image[bitmap + (i >> 2)]!;
             if (byte === 0xff) {
                 i += 3 - (i & 3); // four empty entries
                 continue;
@@ -151,7 +147,25 @@ export function encryptImageInPlace(image: Uint8Array, keys: NvsKeys): Uint8Arra
             if (((byte >> ((i & 3) * 2)) & 3) !== EntryState.EMPTY) offsets[n++] = p + FIRST_ENTRY_OFFSET + i * ENTRY_SIZE;
         }
     }
+    return offsets.subarray(0, n);
+}
+
+/**
+ * XTS-encrypts the 32-byte entries at `offsets` in place (writtenEntryOffsets of the image, or of an image of the
+ * same layout: layout.ts keeps them per layout), in two AES-ECB passes.
+ */
+export function encryptEntriesInPlace(image: Uint8Array, offsets: Int32Array, keys: NvsKeys): Uint8Array {
+    checkKeyLengths(keys);
+    let sameHalves = true;
+    for (let i = 0; i < 32 && sameHalves; i++) sameHalves = keys.eky[i] === keys.tky[i];
+    if (sameHalves) {
+        // as OpenSSL's XTS (and so encryptEntry) does
+        throw new EspError("ESP_ERR_NVS_XTS_ENCR_FAILED", "AES-XTS failed: the two key halves are equal");
+    }
+    const n = offsets.length;
     if (n === 0) return image;
+    // the XORs below run on 32-bit words: an unaligned view is worked on in an aligned copy
+    const out = image.byteOffset % 4 === 0 ? image : image.slice();
     // T0 = AES(tky, LE128(offset)); the entry's second block uses T1 = T0·α in GF(2^128) (x^128 + x^7 + x^2 + x + 1)
     const tweakIn = new DataView(new ArrayBuffer(16 * n));
     for (let k = 0; k < n; k++) tweakIn.setUint32(16 * k, offsets[k]!, true); // LE128(offset): offsets < 2^32, the rest stays 0

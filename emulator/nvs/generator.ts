@@ -44,6 +44,23 @@ export interface GenerateOptions {
     keys?: NvsKeys;
 }
 
+/**
+ * Where one item's bytes went (recorded for layout.ts when asked): an integer's header, or one payload run of a
+ * string / v1 blob / blob_data chunk with the header that holds its size and CRC. Namespace entries and blob
+ * indexes are not recorded: they stay the same while the items keep their shape.
+ */
+export interface ItemSlot {
+    /** Index of the item in the `items` given to generateImage. */
+    item: number;
+    /** Offset of the item header (32-byte entry) in the image. */
+    header: number;
+    /** Offset of the payload; -1 for an integer. */
+    payload: number;
+    /** The payload's range in the item's bytes. */
+    start: number;
+    end: number;
+}
+
 export interface GenerateResult {
     image: Uint8Array;
     /** Pages holding a header (used pages). */
@@ -82,6 +99,9 @@ class Writer {
     private readonly maxPages: number;
     /** Scratch for the 8-byte data field of an item header. */
     private readonly data = new Uint8Array(8).fill(0xff);
+    /** When recording (layout.ts): the slots written, and the index of the item being written (-1: a namespace). */
+    slots: ItemSlot[] | undefined;
+    item = -1;
 
     constructor(
         readonly image: Uint8Array,
@@ -125,14 +145,23 @@ class Writer {
         return off;
     }
 
-    /** An item header whose data field is `this.data`, reset to 0xFF afterwards. */
-    private header(nsIndex: number, type: number, span: number, chunkIndex: number, key: Uint8Array): void {
-        writeItem(this.image, this.claim(1), nsIndex, type, span, chunkIndex, key, this.data);
+    /** An item header whose data field is `this.data`, reset to 0xFF afterwards; returns its offset. */
+    private header(nsIndex: number, type: number, span: number, chunkIndex: number, key: Uint8Array): number {
+        const off = this.claim(1);
+        writeItem(this.image, off, nsIndex, type, span, chunkIndex, key, this.data);
         this.data.fill(0xff);
+        return off;
     }
 
-    private payload(bytes: Uint8Array, entries: number): void {
-        this.image.set(bytes, this.claim(entries));
+    /** `bytes[start, end)` as the payload entries after a header; returns their offset. */
+    private payload(bytes: Uint8Array, start: number, end: number, entries: number): number {
+        const off = this.claim(entries);
+        this.image.set(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end), off);
+        return off;
+    }
+
+    private record(header: number, payload: number, start: number, end: number): void {
+        if (this.slots && this.item >= 0) this.slots.push({ item: this.item, header, payload, start, end });
     }
 
     primitive(nsIndex: number, key: Uint8Array, type: keyof typeof INT_TYPES, value: bigint): void {
@@ -143,7 +172,7 @@ class Writer {
             this.data[i] = Number(v & 0xffn);
             v >>= 8n;
         }
-        this.header(nsIndex, t.code, 1, CHUNK_ANY, key);
+        this.record(this.header(nsIndex, t.code, 1, CHUNK_ANY, key), -1, 0, 0);
     }
 
     /** A string, or a v1 blob: header + payload on one page. */
@@ -154,8 +183,8 @@ class Writer {
         // a span of 126 on a fresh page fills it exactly, which the device accepts (the generator crashes there)
         if (this.used >= ENTRIES_PER_PAGE || (this.used + span >= ENTRIES_PER_PAGE && this.used > 0)) this.newPage();
         this.varlenData(payload, 0, payload.length);
-        this.header(nsIndex, type, span, CHUNK_ANY, key);
-        this.payload(payload, dataEntries);
+        const h = this.header(nsIndex, type, span, CHUNK_ANY, key);
+        this.record(h, this.payload(payload, 0, payload.length, dataEntries), 0, payload.length);
     }
 
     /** A v2 blob: blob_data chunks filling the free room of each page, then the blob_index. */
@@ -171,8 +200,8 @@ class Writer {
             }
             const dataEntries = Math.ceil(chunkSize / ENTRY_SIZE);
             this.varlenData(payload, offset, offset + chunkSize);
-            this.header(nsIndex, ItemType.BLOB_DATA, dataEntries + 1, chunkCount, key);
-            this.payload(payload.subarray(offset, offset + chunkSize), dataEntries);
+            const h = this.header(nsIndex, ItemType.BLOB_DATA, dataEntries + 1, chunkCount, key);
+            this.record(h, this.payload(payload, offset, offset + chunkSize, dataEntries), offset, offset + chunkSize);
             chunkCount++;
             offset += chunkSize;
             const remaining = payload.length - offset;
@@ -213,18 +242,31 @@ function setPageState(image: Uint8Array, base: number, state: number): void {
 const MAX_NAMESPACES = 254;
 
 /** Builds the partition image from items. Throws EspError/DiagnosticError (with the CSV line) on bad input. */
-export function generateImage(items: NvsItem[], options: GenerateOptions): GenerateResult {
+export function generateImage(items: readonly NvsItem[], options: GenerateOptions): GenerateResult {
+    return build(items, options, undefined);
+}
+
+/** generateImage, plus where each item's header and payload went (layout.ts). */
+export function generateImageSlots(items: readonly NvsItem[], options: GenerateOptions): GenerateResult & { slots: ItemSlot[] } {
+    const slots: ItemSlot[] = [];
+    return { ...build(items, options, slots), slots };
+}
+
+function build(items: readonly NvsItem[], options: GenerateOptions, slots: ItemSlot[] | undefined): GenerateResult {
     const version = options.version ?? 2;
     if (version !== 1 && version !== 2) throw new DiagnosticError("NVS_BAD_VERSION", `--version must be 1 or 2, got ${String(version)}`, { field: "version" });
     const { dataBytes, readOnly } = partitionLayout(options.size);
     let image: Uint8Array = new Uint8Array(readOnly ? dataBytes : options.size).fill(0xff);
     const w = new Writer(image, dataBytes, version === 2 ? NVS_VERSION_2 : NVS_VERSION_1);
+    w.slots = slots;
     const namespaces = new Map<string, number>();
     let current = 0;
     let entries = 0;
 
-    for (const item of items) {
+    for (let index = 0; index < items.length; index++) {
+        const item = items[index]!;
         const at = { line: item.line, field: "key" };
+        w.item = item.kind === "namespace" ? -1 : index;
         try {
             if (item.kind === "namespace") {
                 const known = namespaces.get(item.name);

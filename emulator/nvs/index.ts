@@ -3,6 +3,7 @@
  *
  * - csv.ts        the nvs_partition_gen CSV → rows → typed items (no I/O: file rows go through a readFile callback)
  * - generator.ts  items → partition image (byte-exact with nvs_partition_gen 0.2.0, minus its bugs)
+ * - layout.ts     the same images for many items of one shape: a recorded layout refilled (NvsImageCache)
  * - encryption.ts AES-256-XTS per entry, nvs_keys partition codec, random and HMAC-derived keys
  * - reader.ts     mountNvs(): the device's read rules over a FlashSource (a .bin or an emulated flash)
  * - flash_storage.ts mountNvsFlash(): read-write mount with nvs_flash's write order, GC and power-loss repair
@@ -10,6 +11,7 @@
  */
 export { parseNvsCsv, resolveNvsRows, parseCsvInteger, parseFillEncoding, type NvsCsvRow, type NvsItem, type ReadFile } from "./csv.js";
 export { generateImage, partitionLayout, type GenerateOptions, type GenerateResult } from "./generator.js";
+export { recordLayout, fitsLayout, fillLayout, NvsImageCache, type NvsLayout } from "./layout.js";
 export {
     encodeNvsKeys,
     decodeNvsKeys,
