@@ -166,40 +166,54 @@ export function encryptEntriesInPlace(image: Uint8Array, offsets: Int32Array, ke
     if (n === 0) return image;
     // the XORs below run on 32-bit words: an unaligned view is worked on in an aligned copy
     const out = image.byteOffset % 4 === 0 ? image : image.slice();
+    const { tweakIn, t, x } = xtsWork(n);
     // T0 = AES(tky, LE128(offset)); the entry's second block uses T1 = T0·α in GF(2^128) (x^128 + x^7 + x^2 + x + 1)
-    const tweakIn = new DataView(new ArrayBuffer(16 * n));
-    for (let k = 0; k < n; k++) tweakIn.setUint32(16 * k, offsets[k]!, true); // LE128(offset): offsets < 2^32, the rest stays 0
-    const t0 = ecb(keys.tky, new Uint8Array(tweakIn.buffer));
+    for (let k = 0; k < n; k++) tweakIn[4 * k] = offsets[k]!; // LE128(offset): offsets < 2^32, the other words stay 0 (little-endian host)
+    const t0 = ecb(keys.tky, new Uint8Array(tweakIn.buffer, 0, 16 * n));
     const t0v = new DataView(t0.buffer, t0.byteOffset, t0.byteLength);
-    const t = new Uint32Array(8 * n); // per entry: T0 ‖ T1
-    const tv = new DataView(t.buffer);
     for (let k = 0; k < n; k++) {
         // T0 as four little-endian words; T1 = T0 shifted left by one bit across them, reduced by 0x87
         const a0 = t0v.getUint32(16 * k, true), a1 = t0v.getUint32(16 * k + 4, true), a2 = t0v.getUint32(16 * k + 8, true), a3 = t0v.getUint32(16 * k + 12, true);
-        const o = 32 * k;
-        tv.setUint32(o, a0, true);
-        tv.setUint32(o + 4, a1, true);
-        tv.setUint32(o + 8, a2, true);
-        tv.setUint32(o + 12, a3, true);
-        tv.setUint32(o + 16, ((a0 << 1) ^ (a3 >>> 31 ? 0x87 : 0)) >>> 0, true);
-        tv.setUint32(o + 20, ((a1 << 1) | (a0 >>> 31)) >>> 0, true);
-        tv.setUint32(o + 24, ((a2 << 1) | (a1 >>> 31)) >>> 0, true);
-        tv.setUint32(o + 28, ((a3 << 1) | (a2 >>> 31)) >>> 0, true);
+        const o = 8 * k;
+        t[o] = a0;
+        t[o + 1] = a1;
+        t[o + 2] = a2;
+        t[o + 3] = a3;
+        t[o + 4] = (a0 << 1) ^ (a3 >>> 31 ? 0x87 : 0);
+        t[o + 5] = (a1 << 1) | (a0 >>> 31);
+        t[o + 6] = (a2 << 1) | (a1 >>> 31);
+        t[o + 7] = (a3 << 1) | (a2 >>> 31);
     }
     const words = new Uint32Array(out.buffer, out.byteOffset, out.byteLength >>> 2);
-    const x = new Uint32Array(8 * n);
     for (let k = 0; k < n; k++) {
         const w = offsets[k]! >>> 2;
         for (let j = 0; j < 8; j++) x[8 * k + j] = words[w + j]! ^ t[8 * k + j]!;
     }
-    const yb = ecb(keys.eky, new Uint8Array(x.buffer));
+    const yb = ecb(keys.eky, new Uint8Array(x.buffer, 0, 32 * n));
     const y = yb.byteOffset % 4 === 0 ? new Uint32Array(yb.buffer, yb.byteOffset, yb.byteLength >>> 2) : new Uint32Array(yb.buffer.slice(yb.byteOffset, yb.byteOffset + yb.byteLength));
     for (let k = 0; k < n; k++) {
         const w = offsets[k]! >>> 2;
         for (let j = 0; j < 8; j++) words[w + j] = y[8 * k + j]! ^ t[8 * k + j]!;
     }
     if (out !== image) image.set(out);
+    // the tweaks and the plaintext XOR tweak are secrets of this image: not left in the reused arrays
+    t.fill(0, 0, 8 * n);
+    x.fill(0, 0, 8 * n);
     return image;
+}
+
+/**
+ * XTS working arrays for `n` entries, one set per thread, grown when needed: each call making its own three
+ * (outside V8's heap above 64 bytes: ≈ 1 µs each) cost more than its XOR loops. Words are host order; Node runs
+ * on little-endian hosts only, where they are the LE128 tweak inputs and the LE words the XORs need.
+ */
+let xts32: { tweakIn: Uint32Array; t: Uint32Array; x: Uint32Array } | undefined;
+function xtsWork(n: number): { tweakIn: Uint32Array; t: Uint32Array; x: Uint32Array } {
+    if (!xts32 || xts32.t.length < 8 * n) {
+        const cap = Math.max(8 * n, 8 * 512);
+        xts32 = { tweakIn: new Uint32Array(cap / 2), t: new Uint32Array(cap), x: new Uint32Array(cap) };
+    }
+    return xts32;
 }
 
 function ecb(key: Uint8Array, data: Uint8Array): Buffer {

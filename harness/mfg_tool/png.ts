@@ -83,6 +83,15 @@ class BitWriter {
  * distance `stride`; only distinct lines are read, so a label scaled ×6 costs one sixth of its pixels.
  */
 export function deflateLines(lines: Uint8Array, stride: number, repeat = 1): Uint8Array {
+    return deflateLinesInto(lines, stride, repeat, undefined);
+}
+
+/**
+ * deflateLines into `work` (grown when too small; a fresh buffer without it): the result is a view of it, valid
+ * until the next call with the same `work`. pngGrey1 copies it into the PNG at once, so a label costs no buffer of its own for the stream (a
+ * typed array over 64 bytes is an ArrayBuffer outside V8's heap, ≈ 1 µs to make).
+ */
+function deflateLinesInto(lines: Uint8Array, stride: number, repeat: number, work: { buf: Uint8Array } | undefined): Uint8Array {
     if (stride < 1 || stride > 32768 || lines.length % stride !== 0 || !Number.isInteger(repeat) || repeat < 1) {
         throw new RangeError(`deflateLines: ${lines.length} bytes are not whole lines of ${stride}, or repeat ${repeat} < 1`);
     }
@@ -90,7 +99,9 @@ export function deflateLines(lines: Uint8Array, stride: number, repeat = 1): Uin
     // worst case: < 11 bits a byte for literal lines (9-bit literals; a 3-byte match costs at most 8 + 5 + 5 + 13
     // bits); a copied line is at most ⌈stride / 258⌉ + 1 matches and two literals
     const copyBits = (Math.ceil(stride / MAX_MATCH) + 1) * 31 + 2 * 9;
-    const w = new BitWriter(new Uint8Array(16 + Math.ceil((lines.length * 11 + distinct * repeat * copyBits) / 8)));
+    const bound = 16 + Math.ceil((lines.length * 11 + distinct * repeat * copyBits) / 8);
+    if (work && work.buf.length < bound) work.buf = new Uint8Array(bound);
+    const w = new BitWriter(work ? work.buf : new Uint8Array(bound));
     w.out[w.pos++] = 0x78; // CM 8 (deflate), 32 KiB window
     w.out[w.pos++] = 0x01; // FLEVEL 0, FCHECK: 0x7801 % 31 === 0
     w.put(1, 1); // BFINAL
@@ -195,6 +206,9 @@ function sameLine(raw: Uint8Array, a: number, b: number, n: number): boolean {
     return true;
 }
 
+/** This thread's buffer for the zlib stream of the PNG being written. */
+const idatWork = { buf: new Uint8Array(4096) };
+
 /**
  * PNG of 1-bit greyscale scanlines: `lines` holds distinct scanlines, each a filter byte (0) followed by
  * ceil(width / 8) bytes, most significant bit first, 1 = white; each is shown `repeat` times.
@@ -202,9 +216,10 @@ function sameLine(raw: Uint8Array, a: number, b: number, n: number): boolean {
 export function pngGrey1(lines: Uint8Array, width: number, repeat = 1): Uint8Array {
     const stride = Math.ceil(width / 8) + 1;
     const height = (lines.length / stride) * repeat;
-    const idat = deflateLines(lines, stride, repeat);
-    const out = new Uint8Array(8 + 25 + 12 + idat.length + 12);
-    const dv = new DataView(out.buffer);
+    const idat = deflateLinesInto(lines, stride, repeat, idatWork);
+    // every byte is written below; a label (≈ 1 KB) comes from Node's Buffer pool instead of an ArrayBuffer of its own
+    const out = Buffer.allocUnsafe(8 + 25 + 12 + idat.length + 12);
+    const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
     out.set(PNG_SIGNATURE, 0);
     let p = 8;
     const chunk = (type: string, body: (at: number) => number): void => {
@@ -221,7 +236,10 @@ export function pngGrey1(lines: Uint8Array, width: number, repeat = 1): Uint8Arr
         dv.setUint32(at, width);
         dv.setUint32(at + 4, height);
         out[at + 8] = 1; // bit depth
-        out[at + 9] = 0; // greyscale; compression, filter and interlace 0
+        out[at + 9] = 0; // greyscale
+        out[at + 10] = 0; // compression
+        out[at + 11] = 0; // filter
+        out[at + 12] = 0; // interlace
         return 13;
     });
     chunk("IDAT", at => {

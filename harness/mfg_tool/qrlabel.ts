@@ -325,12 +325,29 @@ export function penaltyBits(rows: Int32Array, cols: Int32Array, size: number): n
     return n1 + n2 * 3 + n3 * 40 + k * 10;
 }
 
+/**
+ * alnumV2M's working arrays, one set per thread, reused: a typed array over 64 bytes lives outside V8's heap and
+ * costs ≈ 1 µs to create (an ArrayBuffer backing store), as much as a fifth of the whole symbol when each call made
+ * its own six to fourteen.
+ */
+const v2Work = {
+    cw: new Uint8Array(V2M_DATA_CODEWORDS + V2M_EC_CODEWORDS),
+    dataRows: new Int32Array(V2_SIZE),
+    dataCols: new Int32Array(V2_SIZE),
+    rows: new Int32Array(V2_SIZE),
+    cols: new Int32Array(V2_SIZE),
+    bestRows: new Int32Array(V2_SIZE),
+};
+
 /** Version 2-M alphanumeric symbol of `text` (≤ 38 characters of the alphanumeric set). */
 function alnumV2M(text: string): QrMatrix {
     const t = tablesV2();
     const size = V2_SIZE;
+    const { cw, dataRows, dataCols, rows, cols, bestRows } = v2Work;
+    cw.fill(0);
+    dataRows.fill(0);
+    dataCols.fill(0);
     // bit stream: mode 0010, 9-bit count, 11 bits per pair, 6 for an odd last character, terminator, pad
-    const cw = new Uint8Array(V2M_DATA_CODEWORDS + V2M_EC_CODEWORDS);
     let acc = 0;
     let nbits = 0;
     let pos = 0;
@@ -365,8 +382,6 @@ function alnumV2M(text: string): QrMatrix {
         }
     }
     // placement (the remainder cells after the last codeword stay light before masking)
-    const dataRows = new Int32Array(size);
-    const dataCols = new Int32Array(size);
     const order = t.order;
     const nBits = cw.length * 8;
     for (let k = 0; k < nBits; k++) {
@@ -378,11 +393,7 @@ function alnumV2M(text: string): QrMatrix {
             dataCols[c]! |= 1 << r;
         }
     }
-    const rows = new Int32Array(size);
-    const cols = new Int32Array(size);
-    let best = -1;
     let bestPenalty = Infinity;
-    let bestRows = new Int32Array(size);
     for (let m = 0; m < 8; m++) {
         const mr = t.maskRows[m]!, mc = t.maskCols[m]!, fr = t.fixedRows[m]!, fc = t.fixedCols[m]!;
         for (let k = 0; k < size; k++) {
@@ -392,11 +403,9 @@ function alnumV2M(text: string): QrMatrix {
         const p = penaltyBits(rows, cols, size);
         if (p < bestPenalty) {
             bestPenalty = p;
-            best = m;
-            bestRows = rows.slice();
+            bestRows.set(rows);
         }
     }
-    void best;
     const modules = new Uint8Array(size * size);
     for (let r = 0; r < size; r++) {
         const row = bestRows[r]!;
@@ -416,8 +425,11 @@ export function qrPng(m: QrMatrix, scale = 6, quiet = 4): Uint8Array {
     const dim = (m.size + 2 * quiet) * scale;
     const rowBytes = Math.ceil(dim / 8);
     const stride = rowBytes + 1; // filter byte (0: none) + pixels; greyscale 1-bit: 1 = white
-    // one scanline per module row (quiet rows included), each repeated `scale` times by the PNG writer
-    const lines = new Uint8Array(stride * (m.size + 2 * quiet)).fill(0xff);
+    // one scanline per module row (quiet rows included), each repeated `scale` times by the PNG writer; in this
+    // thread's reused buffer (pngGrey1 reads it before returning)
+    const need = stride * (m.size + 2 * quiet);
+    if (labelWork.lines.length < need) labelWork.lines = new Uint8Array(need);
+    const lines = labelWork.lines.subarray(0, need).fill(0xff);
     for (let y = 0; y < m.size + 2 * quiet; y++) lines[y * stride] = 0;
     for (let my = 0; my < m.size; my++) {
         const first = (my + quiet) * stride + 1;
@@ -428,6 +440,12 @@ export function qrPng(m: QrMatrix, scale = 6, quiet = 4): Uint8Array {
     }
     return pngGrey1(lines, dim, scale);
 }
+
+/**
+ * This thread's work buffers for labels (PNG scanlines, SVG text), reused: a typed array over 64 bytes is an
+ * ArrayBuffer outside V8's heap, ≈ 1 µs to make, as much as the label's own work.
+ */
+const labelWork = { lines: new Uint8Array(1024), svg: new Uint8Array(8192) };
 
 /** An SVG label: one path of unit squares, with the quiet zone. */
 export function qrSvg(m: QrMatrix, quiet = 4): string {
@@ -443,7 +461,9 @@ export function qrSvgBytes(m: QrMatrix, quiet = 4): Uint8Array {
     const { head, tail } = svgFrame(dim);
     // at most one segment per two modules of a row, each "M" x " " y "h" run "v1h-" run "z" (numbers < dim)
     const digits = String(dim).length;
-    const out = new Uint8Array(head.length + tail.length + Math.ceil((m.size * m.size) / 2) * (8 + 4 * digits) + 16);
+    const bound = head.length + tail.length + Math.ceil((m.size * m.size) / 2) * (8 + 4 * digits) + 16;
+    if (labelWork.svg.length < bound) labelWork.svg = new Uint8Array(bound);
+    const out = labelWork.svg;
     out.set(head, 0);
     let p = head.length;
     const size = m.size;
@@ -469,7 +489,8 @@ export function qrSvgBytes(m: QrMatrix, quiet = 4): Uint8Array {
         }
     }
     out.set(tail, p);
-    return out.subarray(0, p + tail.length);
+    // the document (≈ 3 KB for version 2) copied out of the work buffer, into Node's Buffer pool
+    return Buffer.from(out.subarray(0, p + tail.length));
 }
 
 /** ASCII digits of `v` (≥ 0) at `out[p]`; returns the position after them. Plain typed-array code: no Buffer methods for V8 to inline. */
