@@ -207,13 +207,13 @@ export function encryptEntriesInPlace(image: Uint8Array, offsets: Int32Array, ke
  * (outside V8's heap above 64 bytes: ≈ 1 µs each) cost more than its XOR loops. Words are host order; Node runs
  * on little-endian hosts only, where they are the LE128 tweak inputs and the LE words the XORs need.
  */
-let xts32: { tweakIn: Uint32Array; t: Uint32Array; x: Uint32Array } | undefined;
+let xtsScratch: { tweakIn: Uint32Array; t: Uint32Array; x: Uint32Array } | undefined;
 function xtsWork(n: number): { tweakIn: Uint32Array; t: Uint32Array; x: Uint32Array } {
-    if (!xts32 || xts32.t.length < 8 * n) {
+    if (!xtsScratch || xtsScratch.t.length < 8 * n) {
         const cap = Math.max(8 * n, 8 * 512);
-        xts32 = { tweakIn: new Uint32Array(cap / 2), t: new Uint32Array(cap), x: new Uint32Array(cap) };
+        xtsScratch = { tweakIn: new Uint32Array(cap / 2), t: new Uint32Array(cap), x: new Uint32Array(cap) };
     }
-    return xts32;
+    return xtsScratch;
 }
 
 function ecb(key: Uint8Array, data: Uint8Array): Buffer {

@@ -88,8 +88,8 @@ export function deflateLines(lines: Uint8Array, stride: number, repeat = 1): Uin
 
 /**
  * deflateLines into `work` (grown when too small; a fresh buffer without it): the result is a view of it, valid
- * until the next call with the same `work`. pngGrey1 copies it into the PNG at once, so a label costs no buffer of its own for the stream (a
- * typed array over 64 bytes is an ArrayBuffer outside V8's heap, ≈ 1 µs to make).
+ * until the next call with the same `work`. pngGrey1 copies it into the PNG at once, so a label makes no buffer
+ * of its own for the stream (a typed array over 64 bytes is an ArrayBuffer outside V8's heap, ≈ 1 µs to make).
  */
 function deflateLinesInto(lines: Uint8Array, stride: number, repeat: number, work: { buf: Uint8Array } | undefined): Uint8Array {
     if (stride < 1 || stride > 32768 || lines.length % stride !== 0 || !Number.isInteger(repeat) || repeat < 1) {
