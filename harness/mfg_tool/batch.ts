@@ -304,14 +304,15 @@ export async function runBatch(config: MfgConfig, options: BatchOptions): Promis
         for (const j of readJournal(journal) as DeviceJournal[]) if (existsSync(join(top, j.uuid))) done.set(j.index, j);
     }
     const todo = slice.filter(i => !done.has(i));
-    const results = new Map<number, DeviceJournal>();
-    // each device's lines of the batch CSVs, made as it completes: the batch files at the end are then joins (work
-    // done while the cores run PBKDF2 instead of after the last device, when one core has nothing to do)
+    // what a complete device leaves for the end: its manifest record and its lines of the batch CSVs, made as it
+    // completes (work done while the cores run PBKDF2 instead of after the last device, when one core has nothing
+    // to do). Not the whole journal record: what stays in memory until the end the GC copies and marks again.
+    const results = new Map<number, ManifestRecord>();
     const lines = new Map<number, BatchLines>();
     const journalExisted = existsSync(journal);
     for (const i of slice) {
         if (!done.has(i)) continue;
-        results.set(i, done.get(i)!);
+        results.set(i, done.get(i)!.record);
         lines.set(i, batchLines(c, done.get(i)!));
     }
     options.onProgress?.(results.size, slice.length);
@@ -320,7 +321,7 @@ export async function runBatch(config: MfgConfig, options: BatchOptions): Promis
         todo,
         c.jobs,
         j => {
-            results.set(j.index, j);
+            results.set(j.index, j.record);
             lines.set(j.index, batchLines(c, j));
             options.onProgress?.(results.size, slice.length);
         },
@@ -379,7 +380,7 @@ export async function runBatch(config: MfgConfig, options: BatchOptions): Promis
         count: devices.length,
         generated: devices.length - (slice.length - todo.length),
         resumed: slice.length - todo.length,
-        devices: devices.map(d => d.record),
+        devices,
         summaryCsv,
         cnDacsCsv,
         seeded: seed !== undefined,
@@ -434,7 +435,7 @@ function batchLines(c: MfgConfig, d: DeviceJournal): BatchLines {
  * The manifest's records: every device of the journal whose directory is in place. A journal this run created
  * and that holds exactly its devices' lines is not read back (the common case: a fresh batch).
  */
-function manifestRecords(journal: string, top: string, results: ReadonlyMap<number, DeviceJournal>, journalExisted: boolean): ManifestRecord[] {
+function manifestRecords(journal: string, top: string, results: ReadonlyMap<number, ManifestRecord>, journalExisted: boolean): ManifestRecord[] {
     const ours = [...results.values()];
     let onlyOurs = false;
     if (!journalExisted && existsSync(journal)) {
@@ -443,10 +444,10 @@ function manifestRecords(journal: string, top: string, results: ReadonlyMap<numb
     }
     const all = new Map<string, ManifestRecord>();
     if (onlyOurs) {
-        for (const j of ours) all.set(j.uuid, j.record);
+        for (const r of ours) all.set(r.id, r);
     } else {
         const known = new Map<string, ManifestRecord>();
-        for (const j of ours) known.set(j.uuid, j.record);
+        for (const r of ours) known.set(r.id, r);
         for (const j of readJournal(journal, known)) {
             if ("record" in j) {
                 if (existsSync(join(top, j.uuid))) all.set(j.uuid, j.record);
