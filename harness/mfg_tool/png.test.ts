@@ -4,7 +4,7 @@ import jsQRModule from "jsqr";
 import { PNG } from "pngjs";
 import { inflateSync } from "node:zlib";
 import { deflateLines, pngGrey1 } from "./png.js";
-import { qrMatrix, qrPng } from "./qrlabel.js";
+import { qrMatrix, qrPng, qrSvgBytes } from "./qrlabel.js";
 
 // jsqr is CommonJS with `exports.default`
 type JsQR = typeof import("jsqr").default;
@@ -98,5 +98,41 @@ describe("png: 1-bit PNG with the row-repeat deflate", () => {
         const row = (y: number): number[] => [0, 1, 2].map(x => png.data[(y * 3 + x) * 4]!);
         for (let y = 0; y < 4; y++) expect(row(y)).to.deep.equal([255, 0, 255]);
         for (let y = 4; y < 8; y++) expect(row(y)).to.deep.equal([0, 255, 0]);
+    });
+});
+
+describe("QR labels drawn from row words (the version-2 encoder's rows)", () => {
+    /** A random symbol as both forms: flat modules only, and modules + row words. */
+    const symbol = fc.tuple(fc.oneof(fc.integer({ min: 1, max: 27 }), fc.constantFrom(25, 26, 27)), fc.integer({ min: 0, max: 4 }), fc.integer()).map(([size, density, seed]) => {
+        let x = seed | 1;
+        const modules = Uint8Array.from({ length: size * size }, () => {
+            x ^= x << 13;
+            x ^= x >>> 17;
+            x ^= x << 5;
+            return (x >>> 0) % 4 < density ? 1 : 0;
+        });
+        const rows = Array.from({ length: size }, (_, r) => {
+            let w = 0;
+            for (let c = 0; c < size; c++) if (modules[r * size + c]) w |= 1 << c;
+            return w;
+        });
+        return { flat: { size, modules }, words: { size, modules, rows } };
+    });
+
+    it("the PNG and SVG are byte for byte those drawn module by module, for any symbol and quiet zone", () => {
+        fc.assert(
+            fc.property(symbol, fc.integer({ min: 0, max: 4 }), ({ flat, words }, quiet) => {
+                if (flat.size + quiet > 31) return;
+                expect(Buffer.from(qrPng(words, 6, quiet)).equals(Buffer.from(qrPng(flat, 6, quiet)))).to.equal(true);
+                expect(Buffer.from(qrSvgBytes(words, quiet)).equals(Buffer.from(qrSvgBytes(flat, quiet)))).to.equal(true);
+            }),
+            { numRuns: 200 },
+        );
+    });
+
+    it("the fast encoder's symbol gives its row words, and its flat modules agree with them", () => {
+        const m = qrMatrix("MT:Y.K9042C00KA0648G00");
+        expect(m.rows).to.have.length(25);
+        for (let r = 0; r < 25; r++) for (let c = 0; c < 25; c++) expect(m.modules[r * 25 + c]).to.equal((m.rows![r]! >>> c) & 1);
     });
 });

@@ -11,6 +11,11 @@ export interface QrMatrix {
     size: number;
     /** row-major, 1 = dark */
     modules: Uint8Array;
+    /**
+     * The same symbol as one integer per row, bit c set for a dark module in column c: given by the version-2 fast
+     * encoder (size ≤ 31), from which the labels are drawn a word at a time instead of a module at a time.
+     */
+    rows?: readonly number[];
 }
 
 const MASKS: Array<(r: number, c: number) => boolean> = [
@@ -406,12 +411,30 @@ function alnumV2M(text: string): QrMatrix {
             bestRows.set(rows);
         }
     }
-    const modules = new Uint8Array(size * size);
-    for (let r = 0; r < size; r++) {
-        const row = bestRows[r]!;
-        for (let c = 0; c < size; c++) modules[r * size + c] = (row >>> c) & 1;
+    // a plain array (on V8's heap, unlike an Int32Array of 100 bytes); the flat modules only when asked for
+    const rowBits: number[] = [];
+    for (let r = 0; r < size; r++) rowBits.push(bestRows[r]!);
+    return new RowMatrix(size, rowBits);
+}
+
+/** A symbol kept as row words; its flat `modules` made on first use (the labels draw from the rows). */
+class RowMatrix implements QrMatrix {
+    #modules: Uint8Array | undefined;
+
+    constructor(
+        readonly size: number,
+        readonly rows: readonly number[],
+    ) {}
+
+    get modules(): Uint8Array {
+        if (!this.#modules) {
+            const { size, rows } = this;
+            const m = new Uint8Array(size * size);
+            for (let r = 0; r < size; r++) for (let c = 0; c < size; c++) m[r * size + c] = (rows[r]! >>> c) & 1;
+            this.#modules = m;
+        }
+        return this.#modules;
     }
-    return { size, modules };
 }
 
 /** The general path (qrcode's encoder, any version), exposed for tests. */
@@ -429,7 +452,12 @@ export function qrPng(m: QrMatrix, scale = 6, quiet = 4): Uint8Array {
     // thread's reused buffer (pngGrey1 reads it before returning)
     const need = stride * (m.size + 2 * quiet);
     if (labelWork.lines.length < need) labelWork.lines = new Uint8Array(need);
-    const lines = labelWork.lines.subarray(0, need).fill(0xff);
+    const lines = labelWork.lines.subarray(0, need);
+    if (m.rows && scale === 6 && m.size + quiet <= 31) {
+        rowScanlines(m.rows, m.size, quiet, lines, stride);
+        return pngGrey1(lines, dim, scale);
+    }
+    lines.fill(0xff);
     for (let y = 0; y < m.size + 2 * quiet; y++) lines[y * stride] = 0;
     for (let my = 0; my < m.size; my++) {
         const first = (my + quiet) * stride + 1;
@@ -439,6 +467,35 @@ export function qrPng(m: QrMatrix, scale = 6, quiet = 4): Uint8Array {
         }
     }
     return pngGrey1(lines, dim, scale);
+}
+
+/**
+ * Scale 6: four modules are 24 pixels, three bytes, whatever the four modules' column (and the quiet zone keeps
+ * rows byte-aligned): the three bytes of each 4-bit group of modules (bit j = module j dark), 1 = white.
+ */
+const GROUP6 = Uint32Array.from({ length: 16 }, (_, nibble) => {
+    let v = 0xffffff;
+    for (let j = 0; j < 4; j++) if ((nibble >> j) & 1) v &= ~(0x3f << (18 - 6 * j));
+    return v;
+});
+
+/** The PNG scanlines of a symbol given as row words at scale 6: each module row (quiet zone included) once. */
+function rowScanlines(rows: readonly number[], size: number, quiet: number, lines: Uint8Array, stride: number): void {
+    const rowBytes = stride - 1;
+    const height = size + 2 * quiet;
+    for (let y = 0; y < height; y++) {
+        const r = y - quiet;
+        const word = r >= 0 && r < size ? rows[r]! << quiet : 0; // bit c + quiet: module c; the quiet zone stays light
+        let at = y * stride;
+        lines[at++] = 0; // filter: none
+        for (let g = 0, b = 0; b < rowBytes; g++) {
+            const v = GROUP6[g < 8 ? (word >>> (4 * g)) & 15 : 0]!; // (a shift by 32 would be a shift by 0)
+            lines[at++] = v >>> 16;
+            if (++b < rowBytes) lines[at++] = (v >>> 8) & 0xff;
+            if (++b < rowBytes) lines[at++] = v & 0xff;
+            b++;
+        }
+    }
 }
 
 /**
@@ -467,6 +524,31 @@ export function qrSvgBytes(m: QrMatrix, quiet = 4): Uint8Array {
     out.set(head, 0);
     let p = head.length;
     const size = m.size;
+    if (m.rows) {
+        for (let y = 0; y < size; y++) {
+            let bits = m.rows[y]!;
+            while (bits !== 0) {
+                const x = 31 - Math.clz32(bits & -bits); // the first dark module left in the row
+                const rest = ~(bits >>> x);
+                const run = rest === 0 ? 32 - x : 31 - Math.clz32(rest & -rest); // dark modules from x on
+                out[p++] = 0x4d; // M
+                p = writeDecimal(out, p, x + quiet);
+                out[p++] = 0x20;
+                p = writeDecimal(out, p, y + quiet);
+                out[p++] = 0x68; // h
+                p = writeDecimal(out, p, run);
+                out[p++] = 0x76; // v
+                out[p++] = 0x31; // 1
+                out[p++] = 0x68; // h
+                out[p++] = 0x2d; // -
+                p = writeDecimal(out, p, run);
+                out[p++] = 0x7a; // z
+                bits &= run >= 32 ? 0 : ~(((1 << run) - 1) << x);
+            }
+        }
+        out.set(tail, p);
+        return Buffer.from(out.subarray(0, p + tail.length));
+    }
     const mod = m.modules;
     for (let y = 0; y < size; y++) {
         for (let x = 0; x < size; x++) {
