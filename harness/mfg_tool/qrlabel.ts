@@ -531,48 +531,42 @@ export function qrSvgBytes(m: QrMatrix, quiet = 4): Uint8Array {
                 const x = 31 - Math.clz32(bits & -bits); // the first dark module left in the row
                 const rest = ~(bits >>> x);
                 const run = rest === 0 ? 32 - x : 31 - Math.clz32(rest & -rest); // dark modules from x on
-                out[p++] = 0x4d; // M
-                p = writeDecimal(out, p, x + quiet);
-                out[p++] = 0x20;
-                p = writeDecimal(out, p, y + quiet);
-                out[p++] = 0x68; // h
-                p = writeDecimal(out, p, run);
-                out[p++] = 0x76; // v
-                out[p++] = 0x31; // 1
-                out[p++] = 0x68; // h
-                out[p++] = 0x2d; // -
-                p = writeDecimal(out, p, run);
-                out[p++] = 0x7a; // z
+                p = writeRun(out, p, x + quiet, y + quiet, run);
                 bits &= run >= 32 ? 0 : ~(((1 << run) - 1) << x);
             }
         }
-        out.set(tail, p);
-        return Buffer.from(out.subarray(0, p + tail.length));
-    }
-    const mod = m.modules;
-    for (let y = 0; y < size; y++) {
-        for (let x = 0; x < size; x++) {
-            if (mod[y * size + x] !== 1) continue;
-            let run = 1;
-            while (x + run < size && mod[y * size + x + run] === 1) run++;
-            out[p++] = 0x4d; // M
-            p = writeDecimal(out, p, x + quiet);
-            out[p++] = 0x20;
-            p = writeDecimal(out, p, y + quiet);
-            out[p++] = 0x68; // h
-            p = writeDecimal(out, p, run);
-            out[p++] = 0x76; // v
-            out[p++] = 0x31; // 1
-            out[p++] = 0x68; // h
-            out[p++] = 0x2d; // -
-            p = writeDecimal(out, p, run);
-            out[p++] = 0x7a; // z
-            x += run - 1;
+    } else {
+        const mod = m.modules;
+        for (let y = 0; y < size; y++) {
+            for (let x = 0; x < size; x++) {
+                if (mod[y * size + x] !== 1) continue;
+                let run = 1;
+                while (x + run < size && mod[y * size + x + run] === 1) run++;
+                p = writeRun(out, p, x + quiet, y + quiet, run);
+                x += run - 1;
+            }
         }
     }
     out.set(tail, p);
     // the document (≈ 3 KB for version 2) copied out of the work buffer, into Node's Buffer pool
     return Buffer.from(out.subarray(0, p + tail.length));
+}
+
+/** One run of `run` dark modules from (x, y) as a path segment, "M x y h run v1 h-run z"; returns the position after it. */
+function writeRun(out: Uint8Array, p: number, x: number, y: number, run: number): number {
+    out[p++] = 0x4d; // M
+    p = writeDecimal(out, p, x);
+    out[p++] = 0x20;
+    p = writeDecimal(out, p, y);
+    out[p++] = 0x68; // h
+    p = writeDecimal(out, p, run);
+    out[p++] = 0x76; // v
+    out[p++] = 0x31; // 1
+    out[p++] = 0x68; // h
+    out[p++] = 0x2d; // -
+    p = writeDecimal(out, p, run);
+    out[p++] = 0x7a; // z
+    return p;
 }
 
 /** ASCII digits of `v` (≥ 0) at `out[p]`; returns the position after them. Plain typed-array code: no Buffer methods for V8 to inline. */
