@@ -459,8 +459,10 @@ function stringBytes(s: string): Uint8Array {
             return out;
         }
     }
-    const out = new Uint8Array(n + 1); // the NUL is the 0 the array starts with
+    // from Node's Buffer pool: a new Uint8Array over 64 bytes (the verifier's base64) is an ArrayBuffer of its own
+    const out = Buffer.allocUnsafe(n + 1);
     for (let i = 0; i < n; i++) out[i] = s.charCodeAt(i);
+    out[n] = 0;
     return out;
 }
 

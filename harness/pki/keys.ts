@@ -5,6 +5,7 @@
  */
 import { type ECDH, createECDH, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign as nodeSign, verify as nodeVerify } from "node:crypto";
 import { p256 } from "@noble/curves/nist.js";
+import { ownBytes } from "../../emulator/esp_common/bytes.js";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { TAG, bitString, children, concat, decodeOid, explicit, expectTag, integer, octets, oid, parseDer, seq } from "./der.js";
 import { OID } from "./x509.js";
@@ -114,7 +115,7 @@ export function randomKey(): P256Key {
     const priv = ecdh.getPrivateKey();
     const privateKey = new Uint8Array(32);
     privateKey.set(priv, 32 - priv.length);
-    return lazyKey(privateKey, new Uint8Array(ecdh.getPublicKey()));
+    return lazyKey(privateKey, ownBytes(ecdh.getPublicKey()));
 }
 
 function lazyKey(privateKey: Uint8Array, publicKey: Uint8Array): P256Key {
@@ -218,7 +219,7 @@ export function publicKeyObject(point: Uint8Array): KeyObject {
 /** ECDSA-SHA256, DER signature. `deterministic` uses RFC 6979 (reproducible bytes), otherwise OpenSSL's random k. */
 export function signDer(key: P256Key, message: Uint8Array, deterministic = false): Uint8Array {
     if (deterministic) return p256.sign(message, key.privateKey, { format: "der", lowS: false, extraEntropy: false }) as Uint8Array;
-    return new Uint8Array(nodeSign("sha256", message, { key: key.keyObject, dsaEncoding: "der" }));
+    return ownBytes(nodeSign("sha256", message, { key: key.keyObject, dsaEncoding: "der" }));
 }
 
 /** ECDSA-SHA256 raw r‖s (64 bytes), the Matter attestation signature format. */

@@ -11,6 +11,7 @@
  */
 import { type ECDH, createECDH, pbkdf2, pbkdf2Sync, timingSafeEqual } from "node:crypto";
 import { p256 } from "@noble/curves/nist.js";
+import { ownBytes } from "../../emulator/esp_common/bytes.js";
 import { DiagnosticError } from "../../emulator/esp_common/err.js";
 import { assertValidPasscode } from "../onboarding/rules.js";
 
@@ -91,7 +92,7 @@ export function verifierFromWs(ws: Uint8Array): Spake2pVerifier {
     // one ECDH object per thread: setPrivateKey replaces the key (≈ 10 µs less than a new object per call)
     const ecdh = (fixedBase ??= createECDH("prime256v1"));
     ecdh.setPrivateKey(w1Bytes);
-    const L = new Uint8Array(ecdh.getPublicKey());
+    const L = ownBytes(ecdh.getPublicKey());
     const w0Bytes = toBytes32(w0);
     const verifier = new Uint8Array(VERIFIER_BYTES);
     verifier.set(w0Bytes, 0);
@@ -121,7 +122,7 @@ export function generateVerifierAsync(passcode: number, salt: Uint8Array, iterat
         pbkdf2(passcodeBytes(passcode), salt, iterations, 2 * WS_HALF_BYTES, "sha256", (err, ws) => {
             if (err) return reject(err);
             try {
-                resolve(verifierFromWs(new Uint8Array(ws)));
+                resolve(verifierFromWs(ownBytes(ws)));
             } catch (e) {
                 reject(e);
             }
