@@ -492,7 +492,9 @@ const PID = process.pid;
  * `<top>/<uuid>`: a device directory either is complete or does not exist.
  */
 export function writeDevice(ctx: BatchContext, dev: BuiltDevice, journalFd: number): void {
-    const tmp = join(ctx.top, `.tmp-${dev.uuid}-${PID}`);
+    // plain concatenation: ctx.top is absolute and normalized (batch.ts), a uuid has no "/" (path.join walks the
+    // whole path character by character, twice per device)
+    const tmp = `${ctx.top}/.tmp-${dev.uuid}-${PID}`;
     const inTmp = `${tmp}/`; // plain concatenation below: `rel` names are ours (no "..", no doubled slashes), path.join costs ~1 µs each
     try {
         mkdirSync(tmp);
@@ -519,7 +521,7 @@ export function writeDevice(ctx: BatchContext, dev: BuiltDevice, journalFd: numb
         }
         throw writeError(e, path.startsWith(inTmp) ? join(ctx.top, dev.uuid, path.slice(inTmp.length)) : path, dev.uuid);
     }
-    const final = join(ctx.top, dev.uuid);
+    const final = `${ctx.top}/${dev.uuid}`;
     try {
         renameSync(tmp, final);
     } catch (e) {
