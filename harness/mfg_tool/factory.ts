@@ -55,7 +55,9 @@ class NvsMap {
         this.namespaces.get(namespace)?.delete(key);
     }
     rows(): FactoryRow[] {
-        return [...this.namespaces.values()].flatMap(ns => [...ns.values()]);
+        const out: FactoryRow[] = [];
+        for (const ns of this.namespaces.values()) for (const row of ns.values()) out.push(row);
+        return out;
     }
 }
 
