@@ -470,8 +470,9 @@ export function qrPng(m: QrMatrix, scale = 6, quiet = 4): Uint8Array {
 }
 
 /**
- * Scale 6: four modules are 24 pixels, three bytes, whatever the four modules' column (and the quiet zone keeps
- * rows byte-aligned): the three bytes of each 4-bit group of modules (bit j = module j dark), 1 = white.
+ * Scale 6: four modules are 24 pixels, three whole bytes. A scanline starts with the quiet zone at pixel 0, so
+ * modules 4g..4g+3 of it (quiet modules counted) are bytes 3g..3g+2: here those bytes for each 4-bit group
+ * (bit j = module j dark), 1 = white.
  */
 const GROUP6 = Uint32Array.from({ length: 16 }, (_, nibble) => {
     let v = 0xffffff;
