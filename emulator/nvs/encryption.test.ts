@@ -51,6 +51,28 @@ describe("nvs encryptImage (batched XTS)", () => {
         );
     });
 
+    it("an image of more written entries than the reused work arrays hold (> 4096) encrypts the same, twice in a row", () => {
+        const items: NvsItem[] = [{ kind: "namespace", name: "ns" }];
+        for (let i = 0; i < 45; i++) items.push({ kind: "blob", key: `b${i}`, bytes: new Uint8Array(3900).map((_, j) => (i * 31 + j) & 0xff) });
+        const plain = generateImage(items, { size: 0x40000 }).image;
+        const keys = { eky: new Uint8Array(32).fill(1), tky: new Uint8Array(32).fill(2) };
+        const fast = encryptImage(plain, keys);
+        let entries = 0;
+        for (let p = 0; p + PAGE_SIZE <= plain.length; p += PAGE_SIZE) {
+            for (let i = 0; i < ENTRIES_PER_PAGE; i++) {
+                if (((plain[p + 32 + (i >> 2)]! >> ((i & 3) * 2)) & 3) === 3) continue;
+                entries++;
+                const off = p + FIRST_ENTRY + i * ENTRY_SIZE;
+                expect(Buffer.from(fast.subarray(off, off + ENTRY_SIZE)).equals(Buffer.from(encryptEntry(keys, off, plain.subarray(off, off + ENTRY_SIZE)))), `entry at ${off}`).to.equal(true);
+            }
+        }
+        expect(entries).to.be.greaterThan(4096);
+        // and a small image right after still encrypts as before (the kept arrays were not disturbed)
+        const small = generateImage([{ kind: "namespace", name: "ns" }, { kind: "int", key: "k", type: "u32", value: 7n }], { size: 0x3000 }).image;
+        expect(Buffer.from(decryptImage(encryptImage(small, keys), keys)).equals(Buffer.from(small))).to.equal(true);
+        expect(Buffer.from(encryptImage(plain, keys)).equals(Buffer.from(fast))).to.equal(true);
+    });
+
     it("refuses equal key halves like OpenSSL's XTS", () => {
         const plain = generateImage([{ kind: "namespace", name: "ns" }], { size: 0x3000 }).image;
         const k = new Uint8Array(32).fill(7);

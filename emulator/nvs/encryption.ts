@@ -208,11 +208,16 @@ export function encryptEntriesInPlace(image: Uint8Array, offsets: Int32Array, ke
  * on little-endian hosts only, where they are the LE128 tweak inputs and the LE words the XORs need.
  */
 let xtsScratch: { tweakIn: Uint32Array; t: Uint32Array; x: Uint32Array } | undefined;
+/** Entries up to which the arrays are kept (a few pages' worth); a larger image gets arrays of its own, not kept. */
+const XTS_KEEP_ENTRIES = 4096;
 function xtsWork(n: number): { tweakIn: Uint32Array; t: Uint32Array; x: Uint32Array } {
-    if (!xtsScratch || xtsScratch.t.length < 8 * n) {
-        const cap = Math.max(8 * n, 8 * 512);
-        xtsScratch = { tweakIn: new Uint32Array(cap / 2), t: new Uint32Array(cap), x: new Uint32Array(cap) };
-    }
+    const fresh = (entries: number): { tweakIn: Uint32Array; t: Uint32Array; x: Uint32Array } => ({
+        tweakIn: new Uint32Array(4 * entries),
+        t: new Uint32Array(8 * entries),
+        x: new Uint32Array(8 * entries),
+    });
+    if (n > XTS_KEEP_ENTRIES) return fresh(n);
+    if (!xtsScratch || xtsScratch.t.length < 8 * n) xtsScratch = fresh(Math.max(n, 512));
     return xtsScratch;
 }
 
