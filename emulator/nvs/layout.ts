@@ -14,7 +14,7 @@ import { crc32leRange } from "../esp_rom/crc.js";
 import type { NvsItem } from "./csv.js";
 import { encryptEntriesInPlace, writtenEntryOffsets, type NvsKeys } from "./encryption.js";
 import { INT_TYPES, itemCrc } from "./format.js";
-import { generateImage, generateImageSlots, type GenerateOptions, type ItemSlot } from "./generator.js";
+import { generateImageSlots, type GenerateOptions, type ItemSlot } from "./generator.js";
 
 /** An item as far as the layout depends on it: kind, key (or namespace name), integer type, payload size. */
 interface ItemShape {
@@ -123,7 +123,10 @@ function writeInt(image: Uint8Array, at: number, bytes: number, value: bigint): 
 export class NvsImageCache {
     private readonly layouts: NvsLayout[] = [];
 
-    /** `maxLayouts`: shapes kept (a batch's DACs differ in length by a byte or two); images of further shapes are generated. */
+    /**
+     * `maxLayouts`: shapes kept (a batch's DACs differ in length by a byte or two); a new shape beyond them replaces
+     * the one used longest ago (a long-lived process goes through many batches).
+     */
     constructor(readonly maxLayouts = 8) {}
 
     generate(items: readonly NvsItem[], options: GenerateOptions): Uint8Array {
@@ -131,10 +134,13 @@ export class NvsImageCache {
         for (const layout of this.layouts) {
             if (layout.size !== options.size || layout.version !== version) continue;
             const image = fillLayout(layout, items, options.keys);
-            if (image) return image;
+            if (image) {
+                if (layout !== this.layouts[this.layouts.length - 1]) this.layouts.push(...this.layouts.splice(this.layouts.indexOf(layout), 1));
+                return image;
+            }
         }
-        if (this.layouts.length >= this.maxLayouts) return generateImage(items, options).image;
         const layout = recordLayout(items, options);
+        if (this.layouts.length >= this.maxLayouts) this.layouts.shift();
         this.layouts.push(layout);
         return fillLayout(layout, items, options.keys)!;
     }
