@@ -181,11 +181,29 @@ export function writeItem(buf: Uint8Array, off: number, nsIndex: number, type: n
     buf.fill(0, off + 8, off + 24);
     buf.set(key.length > 16 ? key.subarray(0, 16) : key, off + 8);
     buf.set(data.length > 8 ? data.subarray(0, 8) : data, off + 24);
-    const crc = itemCrc(buf, off);
-    buf[off + 4] = crc & 0xff;
-    buf[off + 5] = (crc >>> 8) & 0xff;
-    buf[off + 6] = (crc >>> 16) & 0xff;
-    buf[off + 7] = crc >>> 24;
+    writeU32LE(buf, off + 4, itemCrc(buf, off));
+}
+
+/** `v` as four little-endian bytes at `buf[at]`. */
+export function writeU32LE(buf: Uint8Array, at: number, v: number): void {
+    buf[at] = v & 0xff;
+    buf[at + 1] = (v >>> 8) & 0xff;
+    buf[at + 2] = (v >>> 16) & 0xff;
+    buf[at + 3] = (v >>> 24) & 0xff;
+}
+
+/** An integer as `bytes` little-endian bytes at `buf[at]` (two's complement when negative), its type's range already checked. */
+export function writeIntLE(buf: Uint8Array, at: number, bytes: number, value: bigint): void {
+    if (bytes <= 4) {
+        const v = Number(BigInt.asUintN(32, value));
+        for (let i = 0; i < bytes; i++) buf[at + i] = (v >>> (8 * i)) & 0xff;
+        return;
+    }
+    let v = BigInt.asUintN(8 * bytes, value);
+    for (let i = 0; i < bytes; i++) {
+        buf[at + i] = Number(v & 0xffn);
+        v >>= 8n;
+    }
 }
 
 export function latin1(bytes: Uint8Array): string {

@@ -32,7 +32,9 @@ import {
     PageState,
     encodePageHeader,
     latin1Bytes,
+    writeIntLE,
     writeItem,
+    writeU32LE,
 } from "./format.js";
 
 export interface GenerateOptions {
@@ -117,7 +119,7 @@ class Writer {
     }
 
     newPage(): void {
-        if (this.pages > 0) setPageState(this.image, this.base, PageState.FULL); // the state word is outside the header CRC
+        if (this.pages > 0) writeU32LE(this.image, this.base, PageState.FULL); // the page state word is outside the header CRC
         if (this.pages >= this.maxPages) {
             throw new EspError(
                 "ESP_ERR_NVS_NOT_ENOUGH_SPACE",
@@ -167,11 +169,7 @@ class Writer {
     primitive(nsIndex: number, key: Uint8Array, type: keyof typeof INT_TYPES, value: bigint): void {
         if (this.used >= ENTRIES_PER_PAGE) this.newPage();
         const t = INT_TYPES[type];
-        let v = BigInt.asUintN(t.bytes * 8, value);
-        for (let i = 0; i < t.bytes; i++) {
-            this.data[i] = Number(v & 0xffn);
-            v >>= 8n;
-        }
+        writeIntLE(this.data, 0, t.bytes, value);
         this.record(this.header(nsIndex, t.code, 1, CHUNK_ANY, key), -1, 0, 0);
     }
 
@@ -209,10 +207,7 @@ class Writer {
             if (remaining === 0) break;
         }
         const d = this.data;
-        d[0] = payload.length & 0xff;
-        d[1] = (payload.length >>> 8) & 0xff;
-        d[2] = (payload.length >>> 16) & 0xff;
-        d[3] = payload.length >>> 24;
+        writeU32LE(d, 0, payload.length);
         d[4] = chunkCount;
         d[5] = 0; // chunk start (VER_0)
         this.header(nsIndex, ItemType.BLOB_IDX, 1, CHUNK_ANY, key);
@@ -224,19 +219,8 @@ class Writer {
         const n = end - start;
         d[0] = n & 0xff;
         d[1] = n >>> 8;
-        const crc = crc32leRange(0xffffffff, payload, start, end);
-        d[4] = crc & 0xff;
-        d[5] = (crc >>> 8) & 0xff;
-        d[6] = (crc >>> 16) & 0xff;
-        d[7] = crc >>> 24;
+        writeU32LE(d, 4, crc32leRange(0xffffffff, payload, start, end));
     }
-}
-
-function setPageState(image: Uint8Array, base: number, state: number): void {
-    image[base] = state & 0xff;
-    image[base + 1] = (state >>> 8) & 0xff;
-    image[base + 2] = (state >>> 16) & 0xff;
-    image[base + 3] = state >>> 24;
 }
 
 const MAX_NAMESPACES = 254;

@@ -13,7 +13,7 @@
 import { crc32leRange } from "../esp_rom/crc.js";
 import type { NvsItem } from "./csv.js";
 import { encryptEntriesInPlace, writtenEntryOffsets, type NvsKeys } from "./encryption.js";
-import { INT_TYPES, itemCrc } from "./format.js";
+import { INT_TYPES, itemCrc, writeIntLE, writeU32LE } from "./format.js";
 import { generateImageSlots, type GenerateOptions, type ItemSlot } from "./generator.js";
 
 /** An item as far as the layout depends on it: kind, key (or namespace name), integer type, payload size. */
@@ -82,38 +82,17 @@ export function fillLayout(layout: NvsLayout, items: readonly NvsItem[], keys?: 
         const item = items[slot.item]!;
         const h = slot.header;
         if (item.kind === "int") {
-            writeInt(image, h + 24, INT_TYPES[item.type].bytes, item.value);
+            writeIntLE(image, h + 24, INT_TYPES[item.type].bytes, item.value);
         } else if (item.kind !== "namespace") {
             // a payload run: its bytes, then its CRC in the header's data field (size and the 0xFFFF stay)
             const bytes = item.bytes;
             image.set(slot.start === 0 && slot.end === bytes.length ? bytes : bytes.subarray(slot.start, slot.end), slot.payload);
             const crc = crc32leRange(0xffffffff, bytes, slot.start, slot.end);
-            writeU32(image, h + 28, crc);
+            writeU32LE(image, h + 28, crc);
         }
-        writeU32(image, h + 4, itemCrc(image, h));
+        writeU32LE(image, h + 4, itemCrc(image, h));
     }
     return keys ? encryptEntriesInPlace(image, layout.entries, keys) : image;
-}
-
-function writeU32(image: Uint8Array, at: number, v: number): void {
-    image[at] = v & 0xff;
-    image[at + 1] = (v >>> 8) & 0xff;
-    image[at + 2] = (v >>> 16) & 0xff;
-    image[at + 3] = v >>> 24;
-}
-
-/** `bytes` little-endian bytes of an integer already known to be in its type's range (two's complement if negative). */
-function writeInt(image: Uint8Array, at: number, bytes: number, value: bigint): void {
-    if (bytes <= 4) {
-        const v = Number(BigInt.asUintN(32, value));
-        for (let i = 0; i < bytes; i++) image[at + i] = (v >>> (8 * i)) & 0xff;
-        return;
-    }
-    let v = BigInt.asUintN(64, value);
-    for (let i = 0; i < 8; i++) {
-        image[at + i] = Number(v & 0xffn);
-        v >>= 8n;
-    }
 }
 
 /**
