@@ -207,18 +207,22 @@ export function encryptEntriesInPlace(image: Uint8Array, offsets: Int32Array, ke
  * (outside V8's heap above 64 bytes: ≈ 1 µs each) cost more than its XOR loops. Words are host order; Node runs
  * on little-endian hosts only, where they are the LE128 tweak inputs and the LE words the XORs need.
  */
-let xtsScratch: { tweakIn: Uint32Array; t: Uint32Array; x: Uint32Array } | undefined;
+interface XtsWork {
+    tweakIn: Uint32Array;
+    t: Uint32Array;
+    x: Uint32Array;
+}
+let xtsScratch: XtsWork | undefined;
 /** Entries up to which the arrays are kept (a few pages' worth); a larger image gets arrays of its own, not kept. */
 const XTS_KEEP_ENTRIES = 4096;
-function xtsWork(n: number): { tweakIn: Uint32Array; t: Uint32Array; x: Uint32Array } {
-    const fresh = (entries: number): { tweakIn: Uint32Array; t: Uint32Array; x: Uint32Array } => ({
-        tweakIn: new Uint32Array(4 * entries),
-        t: new Uint32Array(8 * entries),
-        x: new Uint32Array(8 * entries),
-    });
-    if (n > XTS_KEEP_ENTRIES) return fresh(n);
-    if (!xtsScratch || xtsScratch.t.length < 8 * n) xtsScratch = fresh(Math.max(n, 512));
+function xtsWork(n: number): XtsWork {
+    if (n > XTS_KEEP_ENTRIES) return newXtsWork(n);
+    if (!xtsScratch || xtsScratch.t.length < 8 * n) xtsScratch = newXtsWork(Math.max(n, 512));
     return xtsScratch;
+}
+
+function newXtsWork(entries: number): XtsWork {
+    return { tweakIn: new Uint32Array(4 * entries), t: new Uint32Array(8 * entries), x: new Uint32Array(8 * entries) };
 }
 
 function ecb(key: Uint8Array, data: Uint8Array): Buffer {
