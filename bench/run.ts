@@ -3,7 +3,7 @@
  *
  *   generate: N devices, -e (encrypted NVS + keys partition), 10000 PBKDF2 iterations, DACs from a test PAI,
  *             --jobs = all cores (pipelined mode on ≤ 2 cores: one JS thread + PBKDF2 on libuv's pool; worker
- *             threads beyond), into tmpfs when present. Each sample runs in a fresh process (bench/generate-once.ts),
+ *             threads beyond), into tmpfs when present. Each sample runs in a fresh process (bench/generate-once.mjs),
  *             so its JavaScript starts cold like a real `mfgsim generate`; process start and module loading are
  *             not timed.
  *   floor:    the same PBKDF2 work alone (N × PBKDF2-HMAC-SHA256, 10000 iterations, 80 bytes) on all cores,
